@@ -1,0 +1,178 @@
+"""Account writes: sign-up, staff creation, tokens, login with throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pycountry
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import throttling
+from accounts.models import POSTED_ROLES, STAFF_ROLES, AccessToken, Post, Role, User
+from consular.crypto import email_blind_index, normalise_email
+from consular.errors import DomainError
+from consular.models import DataKey
+
+TOKEN_PREFIX = "cct_"  # noqa: S105 - a public prefix that makes leaked tokens easy to scan for
+
+
+class _PasswordContext:
+    """What UserAttributeSimilarityValidator compares the password against."""
+
+    def __init__(self, email: str) -> None:
+        self.email = email
+
+
+def _validated_email(email: str) -> str:
+    email = normalise_email(email)
+    try:
+        validate_email(email)
+    except ValidationError as exc:
+        raise DomainError("invalid", "Invalid input.", fields={"email": ["Enter a valid email address."]}) from exc
+    return email
+
+
+def _validated_password(password: str, *, email: str) -> None:
+    try:
+        validate_password(password, user=_PasswordContext(email))
+    except ValidationError as exc:
+        raise DomainError("invalid", "Invalid input.", fields={"password": list(exc.messages)}) from exc
+
+
+@transaction.atomic
+def user_create(*, email: str, password: str | None, role: str = Role.CITIZEN, post: Post | None = None) -> User:
+    """Create an account with its own data key; the email is stored encrypted and blind-indexed."""
+    email = _validated_email(email)
+    if password is not None:
+        _validated_password(password, email=email)
+    if role not in Role.values:
+        raise DomainError("invalid", "Invalid input.", fields={"role": [f"Unknown role {role!r}."]})
+    if role in POSTED_ROLES and post is None:
+        raise DomainError("invalid", "Invalid input.", fields={"post": [f"A {role} must belong to a post."]})
+    if role == Role.CITIZEN and post is not None:
+        raise DomainError("invalid", "Invalid input.", fields={"post": ["Citizens do not belong to a post."]})
+    bidx = email_blind_index(email)
+    if User.objects.filter(email_bidx=bidx).exists():
+        raise DomainError("email_unavailable", "An account with this email already exists.", status=409)
+
+    data_key, cipher = DataKey.generate()
+    data_key.save()
+    user = User(email_bidx=bidx, data_key=data_key, role=role, post=post)
+    user.email_enc = cipher.encrypt(email, table=User.ENCRYPTED_TABLE, field="email", row_id=user.pk)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError as exc:
+        # Two sign-ups with the same address raced past the exists() check.
+        raise DomainError("email_unavailable", "An account with this email already exists.", status=409) from exc
+    return user
+
+
+def citizen_register(*, email: str, password: str, client_address: str) -> User:
+    key = throttling.counter_key("signup-addr", client_address)
+    window = settings.SIGNUP_WINDOW_SECONDS
+    retry_after = throttling.blocked_for(key, limit=settings.SIGNUPS_PER_ADDRESS, window_seconds=window)
+    if retry_after:
+        raise DomainError("throttled", f"Too many sign-ups; retry in {retry_after} s.", status=429)
+    throttling.hit(key, window_seconds=window)
+    return user_create(email=email, password=password, role=Role.CITIZEN)
+
+
+def normalise_countries(codes: list[str]) -> list[str]:
+    result: list[str] = []
+    for code in codes:
+        code = code.strip().upper()
+        if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+            raise DomainError(
+                "invalid", "Invalid input.", fields={"countries": [f"{code!r} is not an ISO 3166-1 alpha-2 code."]}
+            )
+        if code not in result:
+            result.append(code)
+    return sorted(result)
+
+
+def post_upsert(*, name: str, countries: list[str] | None) -> Post:
+    """Return the post called ``name``, creating it (or updating its jurisdiction when countries are given)."""
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise DomainError("invalid", "Invalid input.", fields={"post": ["A post name has 1 to 120 characters."]})
+    post = Post.objects.filter(name=name).first()
+    if post is None:
+        if not countries:
+            raise DomainError("invalid", "Invalid input.", fields={"countries": ["A new post needs its countries."]})
+        return Post.objects.create(name=name, countries=normalise_countries(countries))
+    if countries:
+        post.countries = normalise_countries(countries)
+        post.save(update_fields=["countries"])
+    return post
+
+
+@transaction.atomic
+def staff_create(
+    *, email: str, password: str, role: str, post_name: str | None = None, countries: list[str] | None = None
+) -> User:
+    if role not in STAFF_ROLES:
+        raise DomainError(
+            "invalid", "Invalid input.", fields={"role": [f"Staff roles are {', '.join(sorted(STAFF_ROLES))}."]}
+        )
+    post = post_upsert(name=post_name, countries=countries) if post_name else None
+    return user_create(email=email, password=password, role=role, post=post)
+
+
+def hash_token(raw: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash suffices (no dictionary to attack).
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+
+
+def token_issue(*, user: User) -> IssuedToken:
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ttl = settings.STAFF_TOKEN_TTL_SECONDS if user.is_staff_member else settings.CITIZEN_TOKEN_TTL_SECONDS
+    now = timezone.now()
+    token = AccessToken.objects.create(
+        user=user, key_hash=hash_token(raw), created_at=now, expires_at=now + timedelta(seconds=ttl)
+    )
+    return IssuedToken(token=raw, expires_at=token.expires_at)
+
+
+def token_revoke(*, token: AccessToken) -> None:
+    AccessToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def login(*, email: str, password: str, client_address: str) -> IssuedToken:
+    """Exchange credentials for a token, throttling failures per account and per client address."""
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    account_key = throttling.counter_key("login-account", normalise_email(email))
+    address_key = throttling.counter_key("login-addr", client_address)
+    retry_after = max(
+        throttling.blocked_for(account_key, limit=settings.LOGIN_FAILURES_PER_ACCOUNT, window_seconds=window),
+        throttling.blocked_for(address_key, limit=settings.LOGIN_FAILURES_PER_ADDRESS, window_seconds=window),
+    )
+    if retry_after:
+        raise DomainError("throttled", f"Too many failed logins; retry in {retry_after} s.", status=429)
+    user = authenticate(None, email=email, password=password)
+    if user is None:
+        throttling.hit(account_key, window_seconds=window)
+        throttling.hit(address_key, window_seconds=window)
+        raise DomainError("invalid_credentials", "Email or password is incorrect.", status=401)
+    throttling.clear(account_key)
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    return token_issue(user=user)

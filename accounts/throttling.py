@@ -1,0 +1,61 @@
+"""Fixed-window rate counters in PostgreSQL, shared by every web process and host."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest
+
+from accounts.models import RateCounter
+from consular.crypto import blind_index
+
+_HIT_SQL = """
+INSERT INTO accounts_ratecounter AS c (key, window_started, hits) VALUES (%s, now(), 1)
+ON CONFLICT (key) DO UPDATE SET
+    hits = CASE WHEN c.window_started < now() - make_interval(secs => %s) THEN 1 ELSE c.hits + 1 END,
+    window_started = CASE WHEN c.window_started < now() - make_interval(secs => %s)
+                          THEN now() ELSE c.window_started END
+RETURNING hits
+"""
+
+_READ_SQL = """
+SELECT hits, GREATEST(0, EXTRACT(EPOCH FROM window_started + make_interval(secs => %s) - now()))::int
+FROM accounts_ratecounter
+WHERE key = %s AND window_started >= now() - make_interval(secs => %s)
+"""
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address, trusting X-Forwarded-For only as far as configured proxies append to it."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def counter_key(kind: str, value: str) -> str:
+    # Addresses and account identifiers are personal data: key by their HMAC.
+    return f"{kind}:{blind_index(value, domain='rate:' + kind)}"
+
+
+def hit(key: str, *, window_seconds: int) -> int:
+    """Count one event in the key's current window; returns the count so far."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HIT_SQL, [key, window_seconds, window_seconds])
+        return cursor.fetchone()[0]
+
+
+def blocked_for(key: str, *, limit: int, window_seconds: int) -> int:
+    """Seconds until the key may try again, or 0 when it is under its limit."""
+    with connection.cursor() as cursor:
+        cursor.execute(_READ_SQL, [window_seconds, key, window_seconds])
+        row = cursor.fetchone()
+    if row is None or row[0] < limit:
+        return 0
+    return max(1, row[1])
+
+
+def clear(key: str) -> None:
+    RateCounter.objects.filter(key=key).delete()

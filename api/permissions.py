@@ -1,0 +1,48 @@
+"""Who may call what. The default (settings) is "authenticated"; public views say so explicitly."""
+
+from __future__ import annotations
+
+from rest_framework.permissions import BasePermission
+
+from accounts.models import STAFF_ROLES, Role
+
+
+class Public(BasePermission):
+    """The explicit allowlist marker: only views that must work without an account use it.
+
+    tests/api/test_url_permissions.py calls every URL without credentials and
+    fails when a view outside its allowlist answers anything but 401.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        return True
+
+
+class IsCitizen(BasePermission):
+    message = "This endpoint is for citizens."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.role == Role.CITIZEN)
+
+
+class IsStaff(BasePermission):
+    message = "This endpoint is for consular staff."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.role in STAFF_ROLES)
+
+
+class IsOfficer(BasePermission):
+    """Officers and supervisors act on people (reveal, notify); analysts and admins do not."""
+
+    message = "This endpoint is for consular officers."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.role in {Role.OFFICER, Role.SUPERVISOR})
+
+
+class IsSupervisor(BasePermission):
+    message = "This endpoint is for supervisors."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.role == Role.SUPERVISOR)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ConsularConfig(AppConfig):
+    name = "consular"
+    verbose_name = "Consular core"

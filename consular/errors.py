@@ -1,0 +1,17 @@
+"""The one domain-error type; the API maps it to its error shape in one place."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+
+    def __init__(
+        self, code: str, message: str, *, status: int | None = None, fields: dict[str, list[str]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields = fields
+        if status is not None:
+            self.status = status

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from consular.logging import request_id_var
+
+access_log = logging.getLogger("consular.access")
+
+_CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (kept from a sane ``X-Request-ID``) and logs one access line.
+
+    The access line names the matched *route* (``api/v1/posts/<uuid:post_id>``),
+    never the path or query string: paths carry ids and check-in tokens, and the
+    advisory lookup's query string carries a person's coordinates.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        supplied = request.headers.get("X-Request-ID", "")
+        request_id = supplied if _CLIENT_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            match = getattr(request, "resolver_match", None)
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": "/" + match.route if match else "<unmatched>",
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+def payload_too_large(limit: int) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": "payload_too_large", "message": f"Request body exceeds {limit} bytes."}},
+        status=413,
+    )
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies above the limit (413) before anything reads them.
+
+    The limit is ``API_MAX_BODY_BYTES`` unless the view declares its own
+    ``max_body_bytes`` (crisis areas are legitimately larger than a login).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict):
+        view_class = getattr(view_func, "cls", None) or getattr(view_func, "view_class", None)
+        limit = getattr(view_class, "max_body_bytes", None) or settings.API_MAX_BODY_BYTES
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return JsonResponse(
+                {"error": {"code": "bad_request", "message": "Invalid Content-Length header."}}, status=400
+            )
+        if length > limit:
+            return payload_too_large(limit)
+        return None

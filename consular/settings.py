@@ -1,0 +1,293 @@
+"""Settings, read from the environment only.
+
+Two modes, chosen by ``CONSULAR_ENV``:
+
+- ``development`` (default): variables missing from the environment are read
+  from ``.local/dev.env``, which ``scripts/bootstrap.sh`` writes with freshly
+  generated random secrets and the local database's URL. No secret lives in
+  this file.
+- ``production``: nothing is read from disk except ``*_FILE`` secrets; a
+  missing or obviously fake secret stops the process with a clear message.
+
+Every variable is listed, with its default, in the README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = BASE_DIR / ".local"
+
+CONSULAR_ENV = os.environ.get("CONSULAR_ENV", "development").strip().lower()
+if CONSULAR_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("CONSULAR_ENV must be 'development' or 'production'.")
+PRODUCTION = CONSULAR_ENV == "production"
+
+
+def _read_dev_env() -> dict[str, str]:
+    path = LOCAL_DIR / "dev.env"
+    if PRODUCTION or not path.exists():
+        return {}
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            values[key.strip()] = value.strip()
+    return values
+
+
+_DEV_ENV = _read_dev_env()
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """A variable from the environment, its ``NAME_FILE`` variant, or (development only) .local/dev.env."""
+    if name in os.environ:
+        return os.environ[name]
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE points at an unreadable file.") from exc
+    return _DEV_ENV.get(name, default)
+
+
+def env_int(name: str, default: int) -> int:
+    raw = env(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer.") from exc
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env(name)
+    if raw in (None, ""):
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false).")
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in (env(name, default) or "").split(",") if item.strip()]
+
+
+# --- Secrets -------------------------------------------------------------------
+# Keys never derive from SECRET_KEY: each secret is its own variable.
+SECRET_KEY = env("SECRET_KEY") or ""
+MASTER_KEYS = env("MASTER_KEYS") or ""
+BLIND_INDEX_KEY = env("BLIND_INDEX_KEY") or ""
+DATABASE_URL = env("DATABASE_URL") or ""
+
+_missing = [
+    name
+    for name, value in (
+        ("SECRET_KEY", SECRET_KEY),
+        ("MASTER_KEYS", MASTER_KEYS),
+        ("BLIND_INDEX_KEY", BLIND_INDEX_KEY),
+        ("DATABASE_URL", DATABASE_URL),
+    )
+    if not value
+]
+if _missing:
+    hint = (
+        "Set them in the environment (or as NAME_FILE paths)."
+        if PRODUCTION
+        else "Run `make run` or `scripts/bootstrap.sh` once to generate development values, "
+        "or set them in the environment."
+    )
+    raise ImproperlyConfigured(f"Missing configuration: {', '.join(_missing)}. {hint}")
+if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 50 characters in production.")
+
+KEY_PROVIDER = env("KEY_PROVIDER", "consular.keys.EnvironmentKeyProvider")
+
+# --- Core ----------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production.")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1],testserver")
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must list the service's host names in production.")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.postgres",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "consular",
+    "accounts",
+    "registrations",
+    "crises",
+    "api",
+]
+
+MIDDLEWARE = [
+    "consular.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "consular.middleware.BodySizeLimitMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "consular.urls"
+WSGI_APPLICATION = "consular.wsgi.application"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBlindIndexBackend"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email",)},
+    },
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = env("STATIC_ROOT", str(LOCAL_DIR / "static"))
+# Development and tests serve straight from the apps' static folders; production
+# serves what `collectstatic` gathered.
+WHITENOISE_USE_FINDERS = not PRODUCTION
+
+# --- API -----------------------------------------------------------------------
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.CappedPageNumberPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Consular crisis backend API",
+    "DESCRIPTION": "Encrypted register of citizens abroad, crisis zones, aggregate-first counts.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Accounts ------------------------------------------------------------------
+CITIZEN_TOKEN_TTL_SECONDS = env_int("CITIZEN_TOKEN_TTL_SECONDS", 30 * 24 * 3600)
+STAFF_TOKEN_TTL_SECONDS = env_int("STAFF_TOKEN_TTL_SECONDS", 12 * 3600)
+LOGIN_FAILURES_PER_ACCOUNT = env_int("LOGIN_FAILURES_PER_ACCOUNT", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_SECONDS", 15 * 60)
+SIGNUPS_PER_ADDRESS = env_int("SIGNUPS_PER_ADDRESS", 10)
+SIGNUP_WINDOW_SECONDS = env_int("SIGNUP_WINDOW_SECONDS", 3600)
+# How many reverse proxies in front of the service append to X-Forwarded-For; 0
+# means the client address is REMOTE_ADDR (a client-supplied header is ignored).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Worker (django-q2) --------------------------------------------------------
+Q_WORKERS = env_int("Q_WORKERS", 2)
+Q_TASK_TIMEOUT_SECONDS = env_int("Q_TASK_TIMEOUT_SECONDS", 120)
+Q_CLUSTER = {
+    "name": "consular",
+    "workers": Q_WORKERS,
+    "timeout": Q_TASK_TIMEOUT_SECONDS,
+    # django-q2 re-queues a task not acknowledged within `retry`: it must exceed the timeout.
+    "retry": Q_TASK_TIMEOUT_SECONDS + 60,
+    "max_attempts": 1,
+    "save_limit": 250,
+    "ack_failures": True,
+    "catch_up": False,
+    "label": "Worker",
+}
+_redis_url = env("Q_REDIS_URL")
+if _redis_url:
+    Q_CLUSTER["redis"] = _redis_url
+else:
+    Q_CLUSTER["orm"] = "default"
+WORKER_HEARTBEAT_MAX_AGE_SECONDS = env_int("WORKER_HEARTBEAT_MAX_AGE_SECONDS", 180)
+
+# --- Logging -------------------------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "consular.logging.RequestContextFilter"}},
+    "formatters": {"json": {"()": "consular.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_context"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # The runserver/request loggers put the raw path (ids, tokens) into their
+        # messages; our own access log records the matched route instead.
+        "django.server": {"level": "ERROR"},
+        "django.request": {"level": "ERROR"},
+        "django.db.backends": {"level": "WARNING"},
+    },
+}
+
+# --- Production hardening ------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "no-referrer"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers probe over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_SECURE = True
+    if env_bool("SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -1,0 +1,18 @@
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from api.exceptions import json_not_found, json_server_error
+from consular import health
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include("api.urls")),
+    # Unknown API paths answer JSON whatever DEBUG says, and whatever the method.
+    re_path(r"^api/", json_not_found, name="api-not-found"),
+]
+
+handler404 = json_not_found
+handler500 = json_server_error

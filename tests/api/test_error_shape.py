@@ -1,0 +1,100 @@
+"""Bad input, by family: each gets a clear 4xx in the one error shape and writes nothing."""
+
+import pytest
+
+from accounts.models import User
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    return body["error"]
+
+
+def test_malformed_json_gets_400_and_writes_nothing(api):
+    response = api.post("/api/v1/auth/register", data='{"email": "a@example.test", ', content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+    assert not User.objects.exists()
+
+
+def test_a_json_array_instead_of_an_object_gets_400(api):
+    response = api.post("/api/v1/auth/register", data="[1, 2]", content_type="application/json")
+    error = assert_error(response, 400, "invalid")
+    assert error["fields"]["non_field_errors"]
+
+
+@pytest.mark.parametrize("email", [123, True, None, ["a@example.test"], {"a": 1}])
+def test_wrong_types_get_400_naming_the_field(api, email):
+    response = api.post("/api/v1/auth/register", {"email": email, "password": "long enough password"}, format="json")
+    error = assert_error(response, 400, "invalid")
+    assert "email" in error["fields"]
+    assert not User.objects.exists()
+
+
+def test_unknown_fields_get_400_naming_them(api):
+    response = api.post(
+        "/api/v1/auth/register",
+        {"email": "a@example.test", "password": "long enough password", "is_admin": True},
+        format="json",
+    )
+    error = assert_error(response, 400, "invalid")
+    assert error["fields"] == {"is_admin": ["Unknown field."]}
+    assert not User.objects.exists()
+
+
+def test_missing_fields_get_400_naming_them(api):
+    error = assert_error(api.post("/api/v1/auth/register", {}, format="json"), 400, "invalid")
+    assert set(error["fields"]) == {"email", "password"}
+
+
+def test_overlong_strings_get_400(api):
+    response = api.post(
+        "/api/v1/auth/register", {"email": "a" * 300 + "@example.test", "password": "x" * 20}, format="json"
+    )
+    assert_error(response, 400, "invalid")
+
+
+def test_an_oversized_body_gets_413_and_writes_nothing(api, settings):
+    settings.API_MAX_BODY_BYTES = 1000
+    body = '{"email": "a@example.test", "password": "' + "x" * 2000 + '"}'
+    response = api.post("/api/v1/auth/register", data=body, content_type="application/json")
+    assert_error(response, 413, "payload_too_large")
+    assert not User.objects.exists()
+
+
+def test_a_form_encoded_body_gets_415(api):
+    response = api.post(
+        "/api/v1/auth/register", data="email=a@example.test", content_type="application/x-www-form-urlencoded"
+    )
+    assert_error(response, 415, "unsupported_media_type")
+
+
+def test_an_unknown_api_path_gets_a_json_404(api):
+    assert_error(api.get("/api/v1/no-such-thing"), 404, "not_found")
+    assert_error(api.post("/api/v2/anything"), 404, "not_found")
+
+
+def test_an_unknown_path_outside_the_api_gets_a_json_404(api):
+    assert_error(api.get("/nothing-here"), 404, "not_found")
+
+
+def test_a_wrong_method_gets_405(api):
+    assert_error(api.get("/api/v1/auth/token"), 405, "method_not_allowed")
+
+
+def test_an_unexpected_server_error_gets_a_json_500_without_details(api, monkeypatch):
+    from accounts import services
+
+    def explode(**kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(services, "citizen_register", explode)
+    api.raise_request_exception = False
+    response = api.post(
+        "/api/v1/auth/register", {"email": "a@example.test", "password": "long enough password"}, format="json"
+    )
+    error = assert_error(response, 500, "server_error")
+    assert "secret" not in error["message"]

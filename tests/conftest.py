@@ -1,0 +1,82 @@
+"""Named personas, stated once:
+
+- alice and bob are citizens; neither can see the other's data.
+- olivia is an officer of the Pacific post (FJ, TO, WS); oscar an officer of the Andes post (PE, BO).
+- sam is a supervisor and ann an analyst, both at the Pacific post; ada is an admin (no post).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Role, User
+from accounts.services import token_issue
+from tests.factories import PostFactory, StaffFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _database(db: None) -> None:
+    """Every test runs against the real PostGIS test database, rolled back afterwards."""
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(api: APIClient) -> Callable[[User], APIClient]:
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(user=user).token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def pacific_post():
+    return PostFactory(name="Pacific", countries=["FJ", "TO", "WS"])
+
+
+@pytest.fixture
+def andes_post():
+    return PostFactory(name="Andes", countries=["PE", "BO"])
+
+
+@pytest.fixture
+def alice() -> User:
+    return UserFactory(email="alice@example.test")
+
+
+@pytest.fixture
+def bob() -> User:
+    return UserFactory(email="bob@example.test")
+
+
+@pytest.fixture
+def olivia(pacific_post) -> User:
+    return StaffFactory(email="olivia@mfa.example", role=Role.OFFICER, post=pacific_post)
+
+
+@pytest.fixture
+def oscar(andes_post) -> User:
+    return StaffFactory(email="oscar@mfa.example", role=Role.OFFICER, post=andes_post)
+
+
+@pytest.fixture
+def sam(pacific_post) -> User:
+    return StaffFactory(email="sam@mfa.example", role=Role.SUPERVISOR, post=pacific_post)
+
+
+@pytest.fixture
+def ann(pacific_post) -> User:
+    return StaffFactory(email="ann@mfa.example", role=Role.ANALYST, post=pacific_post)
+
+
+@pytest.fixture
+def ada() -> User:
+    return StaffFactory(email="ada@mfa.example", role=Role.ADMIN, post=None)

@@ -1,0 +1,82 @@
+import json
+import logging
+
+import pytest
+
+from consular.logging import JsonFormatter, RequestContextFilter
+
+
+@pytest.fixture
+def log_lines():
+    """Captures what the configured JSON handler would print."""
+    lines: list[dict] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            lines.append(json.loads(self.format(record)))
+
+    handler = Capture()
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield lines
+    root.removeHandler(handler)
+
+
+def access_lines(lines):
+    return [line for line in lines if line["logger"] == "consular.access"]
+
+
+def test_each_request_logs_one_json_line_with_a_request_id(api, log_lines):
+    response = api.get("/healthz")
+    (line,) = access_lines(log_lines)
+    assert line["request_id"] == response["X-Request-ID"]
+    assert line["route"] == "/healthz"
+    assert line["status"] == 200
+
+
+def test_a_sane_client_request_id_is_kept(api, log_lines):
+    response = api.get("/healthz", HTTP_X_REQUEST_ID="abc-123-def-456")
+    assert response["X-Request-ID"] == "abc-123-def-456"
+
+
+def test_a_hostile_client_request_id_is_replaced(api, log_lines):
+    response = api.get("/healthz", HTTP_X_REQUEST_ID='x" injected\n')
+    assert response["X-Request-ID"] != 'x" injected\n'
+
+
+def test_logs_carry_no_body_token_or_query_string(api, log_lines, client_for, olivia):
+    api.post("/api/v1/auth/token", {"email": "victim@example.test", "password": "hunter2 secret words"}, format="json")
+    client = client_for(olivia)
+    client.get("/api/v1/posts?lat=-18.1416&lon=178.4419")
+    api.get("/api/v1/advisories?lat=-18.1416&lon=178.4419")
+    text = "\n".join(json.dumps(line) for line in log_lines)
+    token = client._credentials["HTTP_AUTHORIZATION"].split()[1]
+    for secret in ("victim", "hunter2", "178.4419", "-18.1416", token):
+        assert secret not in text
+
+
+def test_the_access_log_names_the_route_not_the_ids_in_the_path(api, log_lines, client_for, ada, pacific_post):
+    client_for(ada).get(f"/api/v1/posts/{pacific_post.pk}")
+    line = access_lines(log_lines)[-1]
+    assert line["route"] == "/api/v1/posts/<uuid:post_id>"
+    assert str(pacific_post.pk) not in json.dumps(log_lines)
+
+
+def test_exception_messages_are_not_logged_but_their_type_and_stack_are(log_lines):
+    try:
+        raise ValueError("passport P1234567 for Ana")
+    except ValueError:
+        logging.getLogger("consular.test").exception("failed")
+    (line,) = [line for line in log_lines if line["logger"] == "consular.test"]
+    assert line["exception"]["type"] == "builtins.ValueError"
+    assert line["exception"]["stack"]
+    assert "P1234567" not in json.dumps(line)
+
+
+def test_extra_objects_outside_the_allowlist_are_dropped(log_lines):
+    logging.getLogger("consular.test").info("hello", extra={"email": "ana@example.test", "status": 201})
+    (line,) = [line for line in log_lines if line["logger"] == "consular.test"]
+    assert line["status"] == 201
+    assert "email" not in line

@@ -1,0 +1,68 @@
+"""Production mode refuses to start without real secrets, and passes `check --deploy`."""
+
+import base64
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in {"DJANGO_SETTINGS_MODULE"}}
+    env.update(
+        CONSULAR_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        MASTER_KEYS="1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        BLIND_INDEX_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
+        DATABASE_URL="postgres://consular@db.invalid/consular",
+        ALLOWED_HOSTS="consular.example.gov",
+    )
+    env.update(overrides)
+    return {key: value for key, value in env.items() if value != ""}
+
+
+def test_production_mode_passes_check_deploy_at_warning_level():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key():
+    result = run_manage("check", env=production_env(SECRET_KEY=""))
+    assert result.returncode != 0
+    assert "Missing configuration: SECRET_KEY" in result.stderr
+
+
+def test_production_mode_refuses_to_start_without_key_material():
+    result = run_manage("check", env=production_env(MASTER_KEYS="", BLIND_INDEX_KEY=""))
+    assert result.returncode != 0
+    assert "MASTER_KEYS, BLIND_INDEX_KEY" in result.stderr
+
+
+def test_production_mode_refuses_a_weak_secret_key():
+    result = run_manage("check", env=production_env(SECRET_KEY="django-insecure-short"))
+    assert result.returncode != 0
+    assert "SECRET_KEY must be a random value" in result.stderr
+
+
+def test_production_mode_never_reads_the_development_env_file():
+    # Without the variables, production must not fall back to .local/dev.env.
+    env = production_env(SECRET_KEY="", MASTER_KEYS="", BLIND_INDEX_KEY="", DATABASE_URL="")
+    result = run_manage("check", env=env)
+    assert result.returncode != 0
+    assert "SECRET_KEY, MASTER_KEYS, BLIND_INDEX_KEY, DATABASE_URL" in result.stderr
+
+
+def test_secrets_can_come_from_files(tmp_path):
+    key_file = tmp_path / "secret_key"
+    key_file.write_text(secrets.token_urlsafe(50))
+    result = run_manage("check", env=production_env(SECRET_KEY="", SECRET_KEY_FILE=str(key_file)))
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,49 @@
+# Developer entry points. Every target that needs the database runs
+# scripts/bootstrap.sh first (fast when everything is in place). The
+# environment (DATABASE_URL, HOST, PORT, WEB_CONCURRENCY, ...) is passed through.
+#
+#   make run        migrate, collect static files, load demo data, serve
+#   make test       run the test suite (PYTEST_ARGS="-k foo -x" to narrow it)
+#   make lint       ruff check
+#   make bench      run every bench/*.py
+#   make stop-db    stop the private PostgreSQL cluster
+#   make clean      remove .venv and .local/static (keeps the database)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON := .venv/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap run test lint bench stop-db clean
+
+help:
+	@sed -n 's/^#   /  /p' $(firstword $(MAKEFILE_LIST))
+
+bootstrap:
+	scripts/bootstrap.sh
+
+run: bootstrap
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py collectstatic --noinput -v0
+	$(PYTHON) manage.py load_demo
+	scripts/serve.sh
+
+test: bootstrap
+	$(PYTHON) -m pytest $(PYTEST_ARGS)
+
+lint:
+	@scripts/bootstrap.sh venv >/dev/null
+	.venv/bin/ruff check .
+
+bench: bootstrap
+	@shopt -s nullglob; files=(bench/*.py); \
+	if (( $${#files[@]} == 0 )); then echo "bench: no bench/*.py scripts, nothing to run"; exit 0; fi; \
+	for f in "$${files[@]}"; do echo "bench: $$f"; $(PYTHON) "$$f"; done
+
+stop-db:
+	scripts/bootstrap.sh stop-db
+
+clean:
+	rm -rf .venv .local/static

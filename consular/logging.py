@@ -64,6 +64,6 @@ class JsonFormatter(logging.Formatter):
     def _message(record: logging.LogRecord) -> str:
         # Django's request logger formats the raw path (ids, check-in tokens) into
         # its message: keep only its fixed template.
-        if record.name.startswith("django.request") or record.name.startswith("django.server"):
-            return str(record.msg).split(":")[0]
+        if record.name.startswith(("django.request", "django.server")):
+            return f"{getattr(record, 'status_code', 'error')} response"
         return record.getMessage()

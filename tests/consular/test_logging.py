@@ -80,3 +80,10 @@ def test_extra_objects_outside_the_allowlist_are_dropped(log_lines):
     (line,) = [line for line in log_lines if line["logger"] == "consular.test"]
     assert line["status"] == 201
     assert "email" not in line
+
+
+def test_django_request_errors_are_logged_without_the_path(api, log_lines):
+    api.get("/readyz?lat=-18.1416")  # 503: Django's request logger reports it at ERROR
+    (line,) = [line for line in log_lines if line["logger"] == "django.request"]
+    assert line["message"] == "503 response"
+    assert "readyz" not in json.dumps(line)

@@ -7,7 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from consular.crypto import Cipher
+from consular.crypto import Cipher, unseal
 
 
 class Role(models.TextChoices):
@@ -46,8 +46,6 @@ class UserManager(BaseUserManager):
 
 class User(AbstractBaseUser):
     """An account. The login email is stored encrypted; look-ups use its blind index."""
-
-    ENCRYPTED_TABLE = "accounts_user"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email_bidx = models.CharField(max_length=64, unique=True)
@@ -93,7 +91,7 @@ class User(AbstractBaseUser):
     @property
     def email(self) -> str:
         """The decrypted login email (raises if the data key is gone or the value was tampered with)."""
-        return self.cipher().decrypt(self.email_enc, table=self.ENCRYPTED_TABLE, field="email", row_id=self.pk)
+        return unseal(self.cipher(), self, "email")
 
 
 class AccessToken(models.Model):

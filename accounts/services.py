@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts import throttling
 from accounts.models import POSTED_ROLES, STAFF_ROLES, AccessToken, Post, Role, User
-from consular.crypto import email_blind_index, normalise_email
+from consular.crypto import email_blind_index, normalise_email, seal
 from consular.errors import DomainError
 from consular.models import DataKey
 
@@ -67,7 +67,7 @@ def user_create(*, email: str, password: str | None, role: str = Role.CITIZEN, p
     data_key, cipher = DataKey.generate()
     data_key.save()
     user = User(email_bidx=bidx, data_key=data_key, role=role, post=post)
-    user.email_enc = cipher.encrypt(email, table=User.ENCRYPTED_TABLE, field="email", row_id=user.pk)
+    seal(cipher, user, "email", email)
     if password is None:
         user.set_unusable_password()
     else:

@@ -18,6 +18,7 @@ import os
 import struct
 import unicodedata
 import uuid
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -117,6 +118,22 @@ class Cipher:
         except InvalidTag as exc:
             raise DecryptionError(f"{table}.{field} failed authentication for this row.") from exc
         return plaintext.decode()
+
+
+def seal(cipher: Cipher, instance: Any, field: str, value: str | None) -> None:
+    """Encrypt ``value`` into ``instance.<field>_enc``, bound to the instance's table and primary key."""
+    blob = (
+        None if value is None else cipher.encrypt(value, table=instance._meta.db_table, field=field, row_id=instance.pk)
+    )
+    setattr(instance, f"{field}_enc", blob)
+
+
+def unseal(cipher: Cipher, instance: Any, field: str) -> str | None:
+    """Decrypt ``instance.<field>_enc``; ``None`` only where nothing was stored, never on failure."""
+    blob = getattr(instance, f"{field}_enc")
+    if blob is None:
+        return None
+    return cipher.decrypt(blob, table=instance._meta.db_table, field=field, row_id=instance.pk)
 
 
 def normalise_email(value: str) -> str:

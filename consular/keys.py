@@ -1,14 +1,18 @@
 """Master-key providers.
 
 The rest of the code asks one small interface for master keys by version, so a
-KMS or Vault adapter can replace the environment one without touching callers.
+KMS or Vault adapter can replace these without touching callers.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import os
+import secrets
+import threading
 from functools import lru_cache
+from pathlib import Path
 from typing import Protocol
 
 from django.conf import settings
@@ -18,7 +22,7 @@ KEY_BYTES = 32
 
 
 class KeyConfigurationError(Exception):
-    """The configured key material is malformed."""
+    """The configured key material is malformed or cannot be changed this way."""
 
 
 class UnknownKeyVersion(KeyError):
@@ -32,6 +36,12 @@ class KeyProvider(Protocol):
 
     def versions(self) -> list[int]: ...
 
+    def add_version(self) -> int:
+        """Create a new, current master-key version; returns its number."""
+        ...
+
+    def remove_versions(self, versions: list[int]) -> None: ...
+
 
 def decode_key(text: str, *, name: str) -> bytes:
     try:
@@ -44,11 +54,11 @@ def decode_key(text: str, *, name: str) -> bytes:
 
 
 def parse_master_keys(text: str) -> dict[int, bytes]:
-    """Parse ``"1:<base64>,2:<base64>"``; the highest version is the current one."""
+    """Parse ``"1:<base64>,2:<base64>"`` (commas or newlines); the highest version is current."""
     keys: dict[int, bytes] = {}
     for item in text.replace("\n", ",").split(","):
         item = item.strip()
-        if not item:
+        if not item or item.startswith("#"):
             continue
         version_text, sep, material = item.partition(":")
         if not sep or not version_text.strip().isdigit():
@@ -60,6 +70,10 @@ def parse_master_keys(text: str) -> dict[int, bytes]:
     if not keys:
         raise KeyConfigurationError("MASTER_KEYS holds no key.")
     return keys
+
+
+def format_master_keys(keys: dict[int, bytes]) -> str:
+    return "".join(f"{version}:{base64.b64encode(keys[version]).decode()}\n" for version in sorted(keys))
 
 
 class StaticKeyProvider:
@@ -82,12 +96,81 @@ class StaticKeyProvider:
     def versions(self) -> list[int]:
         return sorted(self._keys)
 
+    def add_version(self) -> int:
+        raise KeyConfigurationError(
+            f"This key provider cannot add versions. Add '{self.current_version() + 1}:<base64 key>' to "
+            "MASTER_KEYS on every process, restart them, then run `manage.py rotate_keys --rewrap-only`."
+        )
+
+    def remove_versions(self, versions: list[int]) -> None:
+        raise KeyConfigurationError("Remove the versions from MASTER_KEYS and restart every process.")
+
 
 class EnvironmentKeyProvider(StaticKeyProvider):
-    """Reads ``MASTER_KEYS`` (or the file named by ``MASTER_KEYS_FILE``) via settings."""
+    """Reads ``MASTER_KEYS`` (or the file named by ``MASTER_KEYS_FILE``) once, via settings."""
 
     def __init__(self) -> None:
         super().__init__(parse_master_keys(settings.MASTER_KEYS))
+
+
+class FileKeyProvider:
+    """Keys in the file named by ``MASTER_KEYS_FILE``, re-read whenever the file changes.
+
+    Re-reading matters during rotation: once `rotate_keys` appends a version,
+    every process wraps new data keys under it from its next call on, so no key
+    is left behind under the version about to be retired.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path or settings.MASTER_KEYS_FILE)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._keys: dict[int, bytes] = {}
+        self._refresh()
+
+    def _refresh(self) -> dict[int, bytes]:
+        stat = self.path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._stamp:
+            with self._lock:
+                self._keys = parse_master_keys(self.path.read_text())
+                self._stamp = stamp
+        return self._keys
+
+    def current_version(self) -> int:
+        return max(self._refresh())
+
+    def master_key(self, version: int) -> bytes:
+        try:
+            return self._refresh()[version]
+        except KeyError:
+            raise UnknownKeyVersion(version) from None
+
+    def versions(self) -> list[int]:
+        return sorted(self._refresh())
+
+    def _write(self, keys: dict[int, bytes]) -> None:
+        temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(format_master_keys(keys))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)  # atomic: readers see the old or the new file, never half
+        self._stamp = None
+
+    def add_version(self) -> int:
+        keys = dict(self._refresh())
+        version = max(keys) + 1
+        keys[version] = secrets.token_bytes(KEY_BYTES)
+        self._write(keys)
+        return version
+
+    def remove_versions(self, versions: list[int]) -> None:
+        keys = {v: k for v, k in self._refresh().items() if v not in versions}
+        if not keys:
+            raise KeyConfigurationError("Refusing to remove every master key.")
+        self._write(keys)
 
 
 @lru_cache(maxsize=1)
@@ -101,6 +184,6 @@ def blind_index_key() -> bytes:
 
 
 def reset_key_cache() -> None:
-    """Forget cached keys (after settings change, e.g. in tests or rotation)."""
+    """Forget cached providers and keys (after settings change, e.g. in tests)."""
     get_key_provider.cache_clear()
     blind_index_key.cache_clear()

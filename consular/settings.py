@@ -49,7 +49,7 @@ def env(name: str, default: str | None = None) -> str | None:
     """A variable from the environment, its ``NAME_FILE`` variant, or (development only) .local/dev.env."""
     if name in os.environ:
         return os.environ[name]
-    file_name = os.environ.get(f"{name}_FILE")
+    file_name = os.environ.get(f"{name}_FILE") or _DEV_ENV.get(f"{name}_FILE")
     if file_name:
         try:
             return Path(file_name).read_text().strip()
@@ -111,7 +111,15 @@ if _missing:
 if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 50 characters in production.")
 
-KEY_PROVIDER = env("KEY_PROVIDER", "consular.keys.EnvironmentKeyProvider")
+# With MASTER_KEYS_FILE the provider re-reads the file when it changes, so
+# `manage.py rotate_keys` can add a version that every process picks up.
+MASTER_KEYS_FILE = os.environ.get("MASTER_KEYS_FILE") or _DEV_ENV.get("MASTER_KEYS_FILE") or ""
+KEY_PROVIDER = env(
+    "KEY_PROVIDER",
+    "consular.keys.FileKeyProvider"
+    if MASTER_KEYS_FILE and "MASTER_KEYS" not in os.environ
+    else "consular.keys.EnvironmentKeyProvider",
+)
 
 # --- Core ----------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
@@ -229,6 +237,12 @@ SIGNUP_WINDOW_SECONDS = env_int("SIGNUP_WINDOW_SECONDS", 3600)
 # How many reverse proxies in front of the service append to X-Forwarded-For; 0
 # means the client address is REMOTE_ADDR (a client-supplied header is ignored).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Register --------------------------------------------------------------------
+RETENTION_DAYS = env_int("RETENTION_DAYS", 90)
+# Erasures are also appended here, outside the database, so `reapply_erasures`
+# can replay them on a database restored from an older backup.
+ERASURE_LEDGER_FILE = env("ERASURE_LEDGER_FILE", "" if PRODUCTION else str(LOCAL_DIR / "erasure-ledger.jsonl"))
 
 # --- Worker (django-q2) --------------------------------------------------------
 Q_WORKERS = env_int("Q_WORKERS", 2)

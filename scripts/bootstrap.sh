@@ -27,8 +27,9 @@
 #        non-root: the current user, $PROJECT/.local/pgdata
 #        root:     the `postgres` user, /var/lib/postgresql/consular-<hash>
 #      Socket directory: /tmp/consular-pg-<hash> (mode 0700, cluster owner).
-#   4. Development secrets (SECRET_KEY, MASTER_KEYS, BLIND_INDEX_KEY) are
-#      generated into .local/dev.env if missing (.local/ is 0700, dev.env 0600).
+#   4. Development secrets (SECRET_KEY, BLIND_INDEX_KEY) are generated into
+#      .local/dev.env if missing (.local/ is 0700, dev.env 0600); master keys
+#      into .local/master-keys, named by MASTER_KEYS_FILE in dev.env.
 #
 # When DATABASE_URL *is* set in the environment, no local cluster is created,
 # started or stopped, and only the PostgreSQL client package is required.
@@ -213,13 +214,22 @@ has_env_key() { grep -q "^$1=." "$DEV_ENV"; }
 # `secrets` module and never printed.
 ensure_secrets() {
   local key value added=()
-  for key in SECRET_KEY MASTER_KEYS BLIND_INDEX_KEY; do
+  # Master keys live in their own file so `manage.py rotate_keys` can append a
+  # new version to it (an environment variable cannot be changed from inside).
+  if ! has_env_key MASTER_KEYS && ! has_env_key MASTER_KEYS_FILE; then
+    local key_file="$LOCAL_DIR/master-keys"
+    if [[ ! -s "$key_file" ]]; then
+      (umask 077 && "$PYTHON" -c 'import base64, secrets; print("1:" + base64.b64encode(secrets.token_bytes(32)).decode())' >"$key_file")
+    fi
+    chmod 0600 "$key_file"
+    set_env_line MASTER_KEYS_FILE "$key_file" >/dev/null
+    added+=(MASTER_KEYS_FILE)
+  fi
+  for key in SECRET_KEY BLIND_INDEX_KEY; do
     has_env_key "$key" && continue
     case "$key" in
       SECRET_KEY)
         value="$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(64)[:50])')" ;;
-      MASTER_KEYS)
-        value="1:$("$PYTHON" -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')" ;;
       BLIND_INDEX_KEY)
         value="$("$PYTHON" -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())')" ;;
     esac

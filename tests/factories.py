@@ -39,3 +39,55 @@ class UserFactory(factory.Factory):
 class StaffFactory(UserFactory):
     role = Role.OFFICER
     post = factory.SubFactory(PostFactory)
+
+
+def profile_payload(**overrides: object) -> dict:
+    payload = {
+        "given_name": "Ana",
+        "family_name": "Tuilagi",
+        "date_of_birth": "1990-04-12",
+        "nationality": "NZ",
+        "passport_number": "LA123456",
+        "phone": "+64 21 123 4567",
+        "email": "ana@example.test",
+        "language": "en",
+        "emergency_contact": {"name": "Sione Tuilagi", "phone": "+64 9 377 1234", "relation": "brother"},
+        "consent": {"contact": True, "share_with_partners": False},
+    }
+    payload.update(overrides)
+    return payload
+
+
+def trip_payload(**overrides: object) -> dict:
+    payload = {
+        "title": "Fiji field visit",
+        "start_date": "2026-11-01",
+        "end_date": "2026-11-30",
+        "stays": [
+            {
+                "country": "FJ",
+                "city": "Suva",
+                "location": {"lat": -18.1416, "lon": 178.4419},
+                "address": "12 Victoria Parade",
+                "start_date": "2026-11-01",
+                "end_date": "2026-11-10",
+            },
+            {"country": "FJ", "city": "Nadi", "start_date": "2026-11-10", "end_date": "2026-11-20"},
+            {"country": "TO", "start_date": "2026-11-20", "end_date": "2026-11-30"},
+        ],
+    }
+    payload.update(overrides)
+    return payload
+
+
+def registered_citizen(
+    *, email: str | None = None, profile: dict | None = None, trips: list[dict] | None = None
+) -> User:
+    """A citizen with a profile and trips, written through the services as the API would."""
+    from registrations.services import profile_write, trip_create
+
+    user = UserFactory(**({"email": email} if email else {}))
+    profile_write(user=user, data=profile or profile_payload(), partial=False)
+    for trip in trips if trips is not None else [trip_payload()]:
+        trip_create(user=user, data=trip)
+    return user

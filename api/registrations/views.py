@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.pagination import CappedPageNumberPagination
+from api.permissions import IsCitizen
+from api.registrations.serializers import ProfileSchema, TripSchema, TripWrittenSchema
+from registrations import selectors, services
+from registrations.models import Trip
+
+
+class PersonalDataView(APIView):
+    """A citizen's own data: never cached by browsers or proxies."""
+
+    permission_classes = [IsCitizen]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _trip_body(trip: Trip, warnings: list[str] | None = None) -> dict:
+    body = selectors.trip_as_dict(trip=trip, cipher=trip.traveller.data_key.cipher())
+    if warnings is not None:
+        body["warnings"] = warnings
+    return body
+
+
+class ProfileView(PersonalDataView):
+    @extend_schema(responses=ProfileSchema)
+    def get(self, request: Request) -> Response:
+        traveller = selectors.traveller_of(user=request.user)
+        profile = traveller and selectors.profile_of(traveller=traveller, cipher=traveller.data_key.cipher())
+        if not profile:
+            raise NotFound("No profile yet: PUT one first.")
+        return Response(profile)
+
+    @extend_schema(request=ProfileSchema, responses=ProfileSchema)
+    def put(self, request: Request) -> Response:
+        return self._write(request, partial=False)
+
+    @extend_schema(request=ProfileSchema, responses=ProfileSchema)
+    def patch(self, request: Request) -> Response:
+        return self._write(request, partial=True)
+
+    def _write(self, request: Request, *, partial: bool) -> Response:
+        traveller = services.profile_write(user=request.user, data=request.data, partial=partial)
+        return Response(selectors.profile_of(traveller=traveller, cipher=traveller.data_key.cipher()))
+
+
+class TripListView(PersonalDataView):
+    @extend_schema(responses=TripSchema(many=True))
+    def get(self, request: Request) -> Response:
+        paginator = CappedPageNumberPagination()
+        page = paginator.paginate_queryset(selectors.trips_of(user=request.user), request, view=self)
+        return paginator.get_paginated_response([_trip_body(trip) for trip in page])
+
+    @extend_schema(request=TripSchema, responses={201: TripWrittenSchema})
+    def post(self, request: Request) -> Response:
+        trip, warnings = services.trip_create(user=request.user, data=request.data)
+        return Response(_trip_body(trip, warnings), status=status.HTTP_201_CREATED)
+
+
+class TripDetailView(PersonalDataView):
+    def _trip(self, request: Request, trip_id: uuid.UUID) -> Trip:
+        trip = selectors.trip_of(user=request.user, trip_id=trip_id)
+        if trip is None:
+            raise NotFound()
+        return trip
+
+    @extend_schema(responses=TripSchema)
+    def get(self, request: Request, trip_id: uuid.UUID) -> Response:
+        return Response(_trip_body(self._trip(request, trip_id)))
+
+    @extend_schema(request=TripSchema, responses=TripWrittenSchema)
+    def put(self, request: Request, trip_id: uuid.UUID) -> Response:
+        trip, warnings = services.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=False)
+        return Response(_trip_body(selectors.trip_of(user=request.user, trip_id=trip.pk), warnings))
+
+    @extend_schema(request=TripSchema, responses=TripWrittenSchema)
+    def patch(self, request: Request, trip_id: uuid.UUID) -> Response:
+        trip, warnings = services.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=True)
+        return Response(_trip_body(selectors.trip_of(user=request.user, trip_id=trip.pk), warnings))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, trip_id: uuid.UUID) -> Response:
+        services.trip_delete(trip=self._trip(request, trip_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ExportView(PersonalDataView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request) -> Response:
+        return Response(selectors.export_of(user=request.user))
+
+
+class MeView(PersonalDataView):
+    @extend_schema(responses={204: None}, description="Erase everything held about the caller (crypto-shredding).")
+    def delete(self, request: Request) -> Response:
+        services.person_erase(user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

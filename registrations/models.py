@@ -1,0 +1,140 @@
+"""The encrypted register.
+
+In clear only what the spatial join and the fan-out need: a stay's country,
+point, precision and dates; a traveller's language and consents. Everything
+that identifies a person is encrypted under the traveller's own data key,
+bound to its table, field and row (see consular.crypto).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GistIndex
+from django.db import models
+
+from consular.geometry import GeometryField
+
+# Base32 without look-alikes (no 0/O, 1/I/L): references are read out on the phone.
+REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_reference() -> str:
+    return "T" + "".join(secrets.choice(REF_ALPHABET) for _ in range(9))
+
+
+class Precision(models.TextChoices):
+    POINT = "point", "Point given by the client"
+    CITY = "city", "City from the gazetteer"
+    COUNTRY = "country", "Country only"
+
+
+class Traveller(models.Model):
+    ENCRYPTED_FIELDS = (
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "nationality",
+        "passport_number",
+        "phone",
+        "email",
+        "emergency_contact",
+    )
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    ref = models.CharField(max_length=10, unique=True, default=new_reference, editable=False)
+    # Null for travellers imported from a legacy register (they have no login).
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="traveller"
+    )
+    # The traveller's own key, separate from the account's: retention can shred a
+    # registration while the account lives on.
+    data_key = models.OneToOneField("consular.DataKey", on_delete=models.PROTECT, related_name="traveller")
+
+    given_name_enc = models.BinaryField(null=True)
+    family_name_enc = models.BinaryField(null=True)
+    date_of_birth_enc = models.BinaryField(null=True)
+    nationality_enc = models.BinaryField(null=True)
+    passport_number_enc = models.BinaryField(null=True)
+    phone_enc = models.BinaryField(null=True)
+    email_enc = models.BinaryField(null=True)
+    emergency_contact_enc = models.BinaryField(null=True)
+    # NULL, not "", when absent: an empty string would make every blank value a "duplicate".
+    passport_bidx = models.CharField(max_length=64, null=True, db_index=True)  # noqa: DJ001
+    email_bidx = models.CharField(max_length=64, null=True, db_index=True)  # noqa: DJ001
+
+    language = models.CharField(max_length=35, default="en")
+    consent_contact = models.BooleanField(default=False)
+    consent_share_with_partners = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+
+class Trip(models.Model):
+    ENCRYPTED_FIELDS = ("title",)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    traveller = models.ForeignKey(Traveller, on_delete=models.CASCADE, related_name="trips")
+    title_enc = models.BinaryField(null=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["start_date", "id"]
+        indexes = [models.Index(fields=["traveller", "start_date"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")), name="trip_dates_ordered"),
+            models.CheckConstraint(
+                condition=models.Q(end_date__lte=models.F("start_date") + timedelta(days=731)),
+                name="trip_at_most_two_years",
+            ),
+        ]
+
+
+class Stay(models.Model):
+    ENCRYPTED_FIELDS = ("city", "address")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="stays")
+    # Denormalised from the trip so the join counts distinct travellers without touching trips.
+    traveller = models.ForeignKey(Traveller, on_delete=models.CASCADE, related_name="stays")
+    country = models.CharField(max_length=2)
+    city_enc = models.BinaryField(null=True)
+    address_enc = models.BinaryField(null=True)
+    point = GeometryField(geom_type="POINT", null=True)
+    precision = models.CharField(max_length=8, choices=Precision.choices)
+    start_date = models.DateField()
+    end_date = models.DateField()
+
+    class Meta:
+        ordering = ["start_date", "id"]
+        indexes = [
+            GistIndex(fields=["point"], name="stay_point_gist"),
+            models.Index(fields=["country", "start_date"], name="stay_country_start"),
+            models.Index(fields=["traveller"], name="stay_traveller"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gte=models.F("start_date")), name="stay_dates_ordered"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(precision__in=["point", "city"], point__isnull=False)
+                    | models.Q(precision="country", point__isnull=True)
+                ),
+                name="stay_point_matches_precision",
+            ),
+        ]
+
+
+class Erasure(models.Model):
+    """Ledger of erasures: ids only, so they can be re-applied after restoring an older backup."""
+
+    id = models.BigAutoField(primary_key=True)
+    traveller_id = models.UUIDField(null=True)
+    user_id = models.UUIDField(null=True)
+    data_key_ids = models.JSONField(default=list)
+    reason = models.CharField(max_length=16)  # "request" (the person asked) or "retention"
+    erased_at = models.DateTimeField(auto_now_add=True)

@@ -1,0 +1,99 @@
+"""Reads of the register. Every look-up is scoped to its owner, so a foreign id is simply not found."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import User
+from consular.crypto import Cipher, unseal
+from registrations.models import Stay, Traveller, Trip
+
+
+def traveller_of(*, user: User) -> Traveller | None:
+    return Traveller.objects.select_related("data_key").filter(user=user).first()
+
+
+def profile_of(*, traveller: Traveller, cipher: Cipher) -> dict[str, Any] | None:
+    """The decrypted profile in the API's shape, or None when none was ever written."""
+    if traveller.given_name_enc is None:
+        return None
+    contact = unseal(cipher, traveller, "emergency_contact")
+    return {
+        "given_name": unseal(cipher, traveller, "given_name"),
+        "family_name": unseal(cipher, traveller, "family_name"),
+        "date_of_birth": unseal(cipher, traveller, "date_of_birth"),
+        "nationality": unseal(cipher, traveller, "nationality"),
+        "passport_number": unseal(cipher, traveller, "passport_number"),
+        "phone": unseal(cipher, traveller, "phone"),
+        "email": unseal(cipher, traveller, "email"),
+        "language": traveller.language,
+        "emergency_contact": json.loads(contact) if contact else None,
+        "consent": {
+            "contact": traveller.consent_contact,
+            "share_with_partners": traveller.consent_share_with_partners,
+        },
+    }
+
+
+def trips_of(*, user: User) -> QuerySet[Trip]:
+    return (
+        Trip.objects.filter(traveller__user=user)
+        .select_related("traveller__data_key")
+        .prefetch_related(Prefetch("stays", queryset=Stay.objects.order_by("start_date", "id")))
+        .order_by("start_date", "id")
+    )
+
+
+def trip_of(*, user: User, trip_id: uuid.UUID) -> Trip | None:
+    return trips_of(user=user).filter(pk=trip_id).first()
+
+
+def stay_as_dict(*, stay: Stay, cipher: Cipher) -> dict[str, Any]:
+    return {
+        "id": str(stay.id),
+        "country": stay.country,
+        "city": unseal(cipher, stay, "city"),
+        "location": {"lat": stay.point.y, "lon": stay.point.x} if stay.point is not None else None,
+        "address": unseal(cipher, stay, "address"),
+        "start_date": stay.start_date.isoformat(),
+        "end_date": stay.end_date.isoformat(),
+        "precision": stay.precision,
+    }
+
+
+def trip_as_dict(*, trip: Trip, cipher: Cipher) -> dict[str, Any]:
+    return {
+        "id": str(trip.id),
+        "title": unseal(cipher, trip, "title"),
+        "start_date": trip.start_date.isoformat(),
+        "end_date": trip.end_date.isoformat(),
+        "stays": [stay_as_dict(stay=stay, cipher=cipher) for stay in trip.stays.all()],
+    }
+
+
+def export_of(*, user: User) -> dict[str, Any]:
+    """Everything held about the caller, decrypted."""
+    traveller = traveller_of(user=user)
+    document: dict[str, Any] = {
+        "account": {
+            "id": str(user.pk),
+            "email": user.email,
+            "role": user.role,
+            "created_at": user.date_joined.isoformat(),
+        },
+        "registration": None,
+    }
+    if traveller is not None:
+        cipher = traveller.data_key.cipher()
+        document["registration"] = {
+            "reference": traveller.ref,
+            "created_at": traveller.created_at.isoformat(),
+            "updated_at": traveller.updated_at.isoformat(),
+            "profile": profile_of(traveller=traveller, cipher=cipher),
+            "trips": [trip_as_dict(trip=trip, cipher=cipher) for trip in trips_of(user=user)],
+        }
+    return document

@@ -1,0 +1,323 @@
+"""Writes to the register: profiles, trips with their stays, erasure, retention, key rotation."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from shapely.geometry import Point
+
+from accounts.models import User
+from consular import crypto
+from consular.crypto import Cipher, blind_index, seal
+from consular.errors import DomainError
+from consular.keys import get_key_provider
+from consular.models import DataKey
+from registrations import selectors
+from registrations.models import Erasure, Stay, Traveller, Trip
+from registrations.validation import CleanStay, CleanTrip, Invalid, validate_profile, validate_trip
+
+log = logging.getLogger(__name__)
+
+
+def invalid(exc: Invalid) -> DomainError:
+    return DomainError("invalid", "Invalid input.", fields=exc.errors)
+
+
+def passport_blind_index(passport: str) -> str:
+    return blind_index(passport, domain="passport")
+
+
+def contact_email_blind_index(email: str) -> str:
+    return blind_index(email, domain="traveller-email")
+
+
+# --- Profile ------------------------------------------------------------------------
+
+
+def traveller_get_or_create(*, user: User) -> Traveller:
+    existing = selectors.traveller_of(user=user)
+    if existing is not None:
+        return existing
+    data_key, _ = DataKey.generate()
+    try:
+        with transaction.atomic():
+            data_key.save()
+            return Traveller.objects.create(user=user, data_key=data_key)
+    except IntegrityError:
+        # A concurrent request created it first (unique user).
+        return Traveller.objects.get(user=user)
+
+
+def apply_profile(traveller: Traveller, cipher: Cipher, clean: dict[str, Any]) -> None:
+    """Set a traveller's profile fields from validated values (does not save)."""
+    born = clean["date_of_birth"]
+    contact = clean["emergency_contact"]
+    values = {
+        "given_name": clean["given_name"],
+        "family_name": clean["family_name"],
+        "date_of_birth": born.isoformat() if born else None,
+        "nationality": clean["nationality"],
+        "passport_number": clean["passport_number"],
+        "phone": clean["phone"],
+        "email": clean["email"],
+        "emergency_contact": json.dumps(contact, separators=(",", ":")) if contact else None,
+    }
+    for name, value in values.items():
+        seal(cipher, traveller, name, value)
+    traveller.passport_bidx = passport_blind_index(clean["passport_number"]) if clean["passport_number"] else None
+    traveller.email_bidx = contact_email_blind_index(clean["email"]) if clean["email"] else None
+    traveller.language = clean["language"]
+    traveller.consent_contact = clean["consent"]["contact"]
+    traveller.consent_share_with_partners = clean["consent"]["share_with_partners"]
+
+
+@transaction.atomic
+def profile_write(*, user: User, data: Any, partial: bool) -> Traveller:
+    """PUT (``partial=False``) or PATCH the caller's profile; a PATCH is checked as the merged whole."""
+    traveller = traveller_get_or_create(user=user)
+    traveller = Traveller.objects.select_for_update().select_related("data_key").get(pk=traveller.pk)
+    cipher = traveller.data_key.cipher()
+    if partial:
+        current = selectors.profile_of(traveller=traveller, cipher=cipher) or {}
+        if not isinstance(data, dict):
+            raise invalid(Invalid({"non_field_errors": ["Expected a JSON object."]}))
+        data = {**{k: v for k, v in current.items() if v is not None}, **data}
+    try:
+        clean = validate_profile(data)
+    except Invalid as exc:
+        raise invalid(exc) from exc
+    apply_profile(traveller, cipher, clean)
+    traveller.save()
+    return traveller
+
+
+# --- Trips --------------------------------------------------------------------------
+
+
+def build_stays(traveller: Traveller, trip: Trip, cipher: Cipher, stays: Iterable[CleanStay]) -> list[Stay]:
+    built = []
+    for clean in stays:
+        stay = Stay(
+            id=uuid.uuid4(),
+            trip=trip,
+            traveller=traveller,
+            country=clean.country,
+            point=Point(clean.longitude, clean.latitude) if clean.latitude is not None else None,
+            precision=clean.precision,
+            start_date=clean.start_date,
+            end_date=clean.end_date,
+        )
+        seal(cipher, stay, "city", clean.city)
+        seal(cipher, stay, "address", clean.address)
+        built.append(stay)
+    return built
+
+
+def _write_trip(traveller: Traveller, trip: Trip, clean: CleanTrip) -> Trip:
+    cipher = traveller.data_key.cipher()
+    trip.start_date, trip.end_date = clean.start_date, clean.end_date
+    seal(cipher, trip, "title", clean.title)
+    trip.save()
+    trip.stays.all().delete()
+    Stay.objects.bulk_create(build_stays(traveller, trip, cipher, clean.stays))
+    return trip
+
+
+def _validated_trip(data: Any) -> CleanTrip:
+    try:
+        return validate_trip(data)
+    except Invalid as exc:
+        raise invalid(exc) from exc
+
+
+@transaction.atomic
+def trip_create(*, user: User, data: Any) -> tuple[Trip, list[str]]:
+    clean = _validated_trip(data)
+    traveller = traveller_get_or_create(user=user)
+    trip = _write_trip(traveller, Trip(id=uuid.uuid4(), traveller=traveller), clean)
+    return trip, clean.warnings
+
+
+@transaction.atomic
+def trip_update(*, trip: Trip, data: Any, partial: bool) -> tuple[Trip, list[str]]:
+    """PUT replaces the trip and its stays; PATCH overlays the given fields (``stays`` replaces all stays)."""
+    trip = Trip.objects.select_for_update().select_related("traveller__data_key").get(pk=trip.pk)
+    if partial:
+        if not isinstance(data, dict):
+            raise invalid(Invalid({"non_field_errors": ["Expected a JSON object."]}))
+        current = selectors.trip_as_dict(trip=trip, cipher=trip.traveller.data_key.cipher())
+        data = {**current, **data}
+    clean = _validated_trip(data)
+    return _write_trip(trip.traveller, trip, clean), clean.warnings
+
+
+def trip_delete(*, trip: Trip) -> None:
+    trip.delete()
+
+
+# --- Erasure and retention ----------------------------------------------------------
+
+
+def _shred(data_key_ids: list[uuid.UUID]) -> None:
+    # Overwrite the wrapped keys before anything else, so that even a failure
+    # half-way through leaves nothing decryptable behind.
+    for key_id in data_key_ids:
+        DataKey.objects.filter(pk=key_id).update(wrapped=os.urandom(60))
+
+
+def _record_erasure(
+    *, traveller_id: uuid.UUID | None, user_id: uuid.UUID | None, key_ids: list[uuid.UUID], reason: str
+) -> None:
+    entry = Erasure.objects.create(
+        traveller_id=traveller_id, user_id=user_id, data_key_ids=[str(k) for k in key_ids], reason=reason
+    )
+    transaction.on_commit(lambda: append_to_ledger_file([entry]))
+
+
+def ledger_line(entry: Erasure) -> str:
+    return json.dumps(
+        {
+            "traveller_id": str(entry.traveller_id) if entry.traveller_id else None,
+            "user_id": str(entry.user_id) if entry.user_id else None,
+            "data_key_ids": entry.data_key_ids,
+            "reason": entry.reason,
+            "erased_at": entry.erased_at.isoformat(),
+        },
+        sort_keys=True,
+    )
+
+
+def append_to_ledger_file(entries: list[Erasure]) -> None:
+    """Copy ledger entries to ERASURE_LEDGER_FILE, kept apart from database backups."""
+    path = settings.ERASURE_LEDGER_FILE
+    if not path:
+        return
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a") as handle:
+        handle.write("".join(ledger_line(entry) + "\n" for entry in entries))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@transaction.atomic
+def person_erase(*, user: User) -> None:
+    """The citizen's own erasure: registration, account and both data keys, crypto-shredded first."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    traveller = Traveller.objects.filter(user=user).first()
+    key_ids = [user.data_key_id] + ([traveller.data_key_id] if traveller else [])
+    _shred(key_ids)
+    if traveller is not None:
+        traveller.delete()
+    user.delete()  # cascades to tokens
+    DataKey.objects.filter(pk__in=key_ids).delete()
+    _record_erasure(
+        traveller_id=traveller.pk if traveller else None, user_id=user.pk, key_ids=key_ids, reason="request"
+    )
+
+
+@transaction.atomic
+def traveller_purge(*, traveller: Traveller, reason: str) -> None:
+    """Erase one registration (not the account, which has its own key)."""
+    _shred([traveller.data_key_id])
+    traveller.delete()
+    DataKey.objects.filter(pk=traveller.data_key_id).delete()
+    _record_erasure(traveller_id=traveller.pk, user_id=None, key_ids=[traveller.data_key_id], reason=reason)
+
+
+def purge_expired(*, today: date | None = None, retention_days: int | None = None, batch_size: int = 500) -> int:
+    """Purge registrations whose last trip ended more than the retention period ago."""
+    today = today or timezone.localdate()
+    retention_days = settings.RETENTION_DAYS if retention_days is None else retention_days
+    cutoff = today - timedelta(days=retention_days)
+    purged = 0
+    while True:
+        batch = list(
+            Traveller.objects.annotate(last_day=Max("trips__end_date")).filter(last_day__lt=cutoff)[:batch_size]
+        )
+        for traveller in batch:
+            traveller_purge(traveller=traveller, reason="retention")
+        purged += len(batch)
+        if len(batch) < batch_size:
+            return purged
+
+
+def read_ledger_file(path: str) -> list[dict[str, Any]]:
+    entries = []
+    with open(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.strip():
+                try:
+                    entries.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise DomainError("invalid_ledger", f"Ledger line {number} is not JSON.") from exc
+    return entries
+
+
+@transaction.atomic
+def erasures_reapply(*, extra_entries: list[dict[str, Any]]) -> dict[str, int]:
+    """Re-apply every known erasure (the table's and those given) to a restored database."""
+    entries = [
+        {"traveller_id": e.traveller_id, "user_id": e.user_id, "data_key_ids": e.data_key_ids, "reason": e.reason}
+        for e in Erasure.objects.all()
+    ]
+    known = {(str(e["traveller_id"]), str(e["user_id"])) for e in entries}
+    restored_ledger = 0
+    for entry in extra_entries:
+        if (str(entry.get("traveller_id")), str(entry.get("user_id"))) not in known:
+            Erasure.objects.create(
+                traveller_id=entry.get("traveller_id"),
+                user_id=entry.get("user_id"),
+                data_key_ids=entry.get("data_key_ids") or [],
+                reason=entry.get("reason") or "request",
+            )
+            entries.append(entry)
+            restored_ledger += 1
+    key_ids = [key for entry in entries for key in entry["data_key_ids"]]
+    traveller_ids = [entry["traveller_id"] for entry in entries if entry["traveller_id"]]
+    user_ids = [entry["user_id"] for entry in entries if entry["user_id"]]
+    _shred(key_ids)
+    travellers = Traveller.objects.filter(pk__in=traveller_ids).delete()[1].get("registrations.Traveller", 0)
+    users = User.objects.filter(pk__in=user_ids).delete()[1].get("accounts.User", 0)
+    keys = DataKey.objects.filter(pk__in=key_ids).delete()[0]
+    return {"travellers": travellers, "users": users, "data_keys": keys, "ledger_entries_restored": restored_ledger}
+
+
+# --- Key rotation -------------------------------------------------------------------
+
+
+def data_keys_rewrap(*, batch_size: int = 1000) -> int:
+    """Re-wrap every data key not under the current master version, in short transactions.
+
+    Rows locked by another transaction are skipped (SKIP LOCKED) and picked up
+    by the next pass, so rotation runs online beside normal traffic.
+    """
+    provider = get_key_provider()
+    rewrapped = 0
+    while True:
+        current = provider.current_version()
+        with transaction.atomic():
+            batch = list(
+                DataKey.objects.select_for_update(skip_locked=True)
+                .filter(master_version__lt=current)
+                .order_by("pk")[:batch_size]
+            )
+            for key in batch:
+                plaintext = crypto.unwrap_data_key(key.wrapped, key_id=key.pk, provider=provider)
+                key.master_version, key.wrapped = crypto.wrap_data_key(plaintext, key_id=key.pk, provider=provider)
+            DataKey.objects.bulk_update(batch, ["master_version", "wrapped"])
+        rewrapped += len(batch)
+        if not batch:
+            if not DataKey.objects.filter(master_version__lt=current).exists():
+                return rewrapped
+            time.sleep(0.2)  # only rows locked by other transactions remain: let them finish

@@ -1,0 +1,408 @@
+"""The register's input rules, as plain functions.
+
+One implementation serves the API and the bulk importer, and it is fast enough
+for the importer's target (tens of thousands of travellers a second): DRF
+serializers describe the shapes for the OpenAPI schema, these functions decide.
+
+Each function takes parsed JSON and returns clean values or raises
+:class:`Invalid` carrying every problem found, keyed by field path
+(``trips.0.stays.1.end_date``), so a client can point at the field.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import langcodes
+import phonenumbers
+import pycountry
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from consular.crypto import normalise_email
+from registrations import gazetteer
+from registrations.models import Precision
+
+MAX_STAYS_PER_TRIP = 50
+MAX_TRIP_YEARS = 2
+_PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
+
+
+class Invalid(Exception):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("Invalid input.")
+        self.errors = errors
+
+
+@dataclass
+class Errors:
+    items: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, path: str, message: str) -> None:
+        self.items.setdefault(path, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise Invalid(self.items)
+
+
+@lru_cache(maxsize=1)
+def country_codes() -> frozenset[str]:
+    return frozenset(country.alpha_2 for country in pycountry.countries)
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _unknown_keys(data: dict, allowed: frozenset[str], prefix: str, errors: Errors) -> None:
+    for key in data:
+        if key not in allowed:
+            errors.add(_join(prefix, str(key)), "Unknown field.")
+
+
+def _object(value: Any, path: str, errors: Errors) -> dict | None:
+    if not isinstance(value, dict):
+        errors.add(path or "non_field_errors", "Expected a JSON object.")
+        return None
+    return value
+
+
+def _text(value: Any, path: str, errors: Errors, *, max_length: int, required: bool, min_length: int = 1) -> str | None:
+    if value is None:
+        if required:
+            errors.add(path, "This field is required.")
+        return None
+    if not isinstance(value, str):
+        errors.add(path, "Expected a string.")
+        return None
+    value = value.strip()
+    if not value:
+        if required:
+            errors.add(path, "This field may not be blank.")
+        return None
+    if len(value) < min_length or len(value) > max_length:
+        errors.add(path, f"Expected {min_length} to {max_length} characters.")
+        return None
+    if any(ord(c) < 32 for c in value):
+        errors.add(path, "Control characters are not allowed.")
+        return None
+    return value
+
+
+def _date(value: Any, path: str, errors: Errors, *, required: bool = True) -> date | None:
+    if value is None:
+        if required:
+            errors.add(path, "This field is required.")
+        return None
+    if not isinstance(value, str) or len(value) != 10:
+        errors.add(path, "Expected a date as YYYY-MM-DD.")
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.add(path, "Expected a valid date as YYYY-MM-DD.")
+        return None
+
+
+def _bool(value: Any, path: str, errors: Errors) -> bool | None:
+    if not isinstance(value, bool):
+        errors.add(path, "Expected true or false.")
+        return None
+    return value
+
+
+def normalise_phone(value: Any, path: str, errors: Errors, *, required: bool) -> str | None:
+    text = _text(value, path, errors, max_length=32, required=required)
+    if text is None:
+        return None
+    if not text.startswith("+"):
+        errors.add(path, "Expected an international number starting with + (E.164).")
+        return None
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        errors.add(path, "Not a phone number.")
+        return None
+    if not phonenumbers.is_valid_number(number):
+        errors.add(path, "Not a valid phone number for its country code.")
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_country(value: Any, path: str, errors: Errors, *, required: bool = True) -> str | None:
+    text = _text(value, path, errors, max_length=2, required=required, min_length=2)
+    if text is None:
+        return None
+    code = text.upper()
+    if code not in country_codes():
+        errors.add(path, "Not an ISO 3166-1 alpha-2 country code.")
+        return None
+    return code
+
+
+@lru_cache(maxsize=4096)
+def _language_tag(text: str) -> str | None:
+    if not langcodes.tag_is_valid(text):
+        return None
+    return langcodes.standardize_tag(text)
+
+
+def normalise_language(value: Any, path: str, errors: Errors, *, required: bool) -> str | None:
+    text = _text(value, path, errors, max_length=35, required=required)
+    if text is None:
+        return None
+    tag = _language_tag(text)
+    if tag is None:
+        errors.add(path, "Not a valid BCP 47 language tag.")
+    return tag
+
+
+def normalise_passport(value: Any, path: str, errors: Errors) -> str | None:
+    text = _text(value, path, errors, max_length=40, required=False)
+    if text is None:
+        return None
+    compact = re.sub(r"[\s-]", "", text).upper()
+    if not _PASSPORT.match(compact):
+        errors.add(path, "Expected 5 to 20 letters and digits.")
+        return None
+    return compact
+
+
+def _email(value: Any, path: str, errors: Errors) -> str | None:
+    text = _text(value, path, errors, max_length=254, required=False)
+    if text is None:
+        return None
+    text = normalise_email(text)
+    try:
+        validate_email(text)
+    except ValidationError:
+        errors.add(path, "Enter a valid email address.")
+        return None
+    return text
+
+
+PROFILE_FIELDS = frozenset(
+    {
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "nationality",
+        "passport_number",
+        "phone",
+        "email",
+        "language",
+        "emergency_contact",
+        "consent",
+    }
+)
+REQUIRED_PROFILE_FIELDS = frozenset(
+    {"given_name", "family_name", "date_of_birth", "nationality", "language", "consent"}
+)
+CONTACT_FIELDS = frozenset({"name", "phone", "relation"})
+CONSENT_FIELDS = frozenset({"contact", "share_with_partners"})
+
+
+def validate_profile(
+    data: Any, *, partial: bool = False, today: date | None = None, prefix: str = ""
+) -> dict[str, Any]:
+    """Clean profile values; with ``partial`` only the fields present are checked and returned."""
+    errors = Errors()
+    obj = _object(data, prefix, errors)
+    if obj is None:
+        errors.raise_if_any()
+    _unknown_keys(obj, PROFILE_FIELDS, prefix, errors)
+    today = today or date.today()
+    clean: dict[str, Any] = {}
+
+    def wanted(name: str) -> bool:
+        return name in obj or not partial
+
+    def required(name: str) -> bool:
+        return name in REQUIRED_PROFILE_FIELDS
+
+    for name in ("given_name", "family_name"):
+        if wanted(name):
+            clean[name] = _text(obj.get(name), _join(prefix, name), errors, max_length=100, required=required(name))
+    if wanted("date_of_birth"):
+        path = _join(prefix, "date_of_birth")
+        born = _date(obj.get("date_of_birth"), path, errors)
+        if born is not None and not (date(1900, 1, 1) <= born <= today):
+            errors.add(path, "Expected a date between 1900-01-01 and today.")
+        clean["date_of_birth"] = born
+    if wanted("nationality"):
+        clean["nationality"] = normalise_country(obj.get("nationality"), _join(prefix, "nationality"), errors)
+    if wanted("passport_number"):
+        clean["passport_number"] = normalise_passport(
+            obj.get("passport_number"), _join(prefix, "passport_number"), errors
+        )
+    if wanted("phone"):
+        clean["phone"] = normalise_phone(obj.get("phone"), _join(prefix, "phone"), errors, required=False)
+    if wanted("email"):
+        clean["email"] = _email(obj.get("email"), _join(prefix, "email"), errors)
+    if wanted("language"):
+        clean["language"] = normalise_language(obj.get("language"), _join(prefix, "language"), errors, required=True)
+    if wanted("emergency_contact"):
+        clean["emergency_contact"] = _emergency_contact(
+            obj.get("emergency_contact"), _join(prefix, "emergency_contact"), errors
+        )
+    if wanted("consent"):
+        clean["consent"] = _consent(obj.get("consent"), _join(prefix, "consent"), errors)
+    errors.raise_if_any()
+    return clean
+
+
+def _emergency_contact(value: Any, path: str, errors: Errors) -> dict[str, str] | None:
+    if value is None:
+        return None
+    obj = _object(value, path, errors)
+    if obj is None:
+        return None
+    _unknown_keys(obj, CONTACT_FIELDS, path, errors)
+    contact = {
+        "name": _text(obj.get("name"), _join(path, "name"), errors, max_length=100, required=True),
+        "phone": normalise_phone(obj.get("phone"), _join(path, "phone"), errors, required=True),
+        "relation": _text(obj.get("relation"), _join(path, "relation"), errors, max_length=50, required=False),
+    }
+    return contact
+
+
+def _consent(value: Any, path: str, errors: Errors) -> dict[str, bool] | None:
+    obj = _object(value, path, errors)
+    if obj is None:
+        return None
+    _unknown_keys(obj, CONSENT_FIELDS, path, errors)
+    consent = {}
+    for name in ("contact", "share_with_partners"):
+        if name not in obj:
+            errors.add(_join(path, name), "This field is required.")
+        else:
+            consent[name] = _bool(obj[name], _join(path, name), errors)
+    return consent
+
+
+# --- Trips and stays --------------------------------------------------------------
+
+TRIP_FIELDS = frozenset({"id", "title", "start_date", "end_date", "stays"})  # "id" is read-only, ignored
+STAY_FIELDS = frozenset({"id", "country", "city", "location", "address", "start_date", "end_date", "precision"})
+LOCATION_FIELDS = frozenset({"lat", "lon"})
+
+
+@dataclass(frozen=True)
+class CleanStay:
+    country: str
+    city: str | None
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    precision: str
+    start_date: date
+    end_date: date
+
+
+@dataclass(frozen=True)
+class CleanTrip:
+    title: str | None
+    start_date: date
+    end_date: date
+    stays: list[CleanStay]
+    warnings: list[str]
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _coordinate(value: Any, path: str, errors: Errors, *, limit: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        errors.add(path, "Expected a number.")
+        return None
+    number = float(value)
+    if not math.isfinite(number) or not -limit <= number <= limit:
+        errors.add(path, f"Expected a number between {-limit:g} and {limit:g}.")
+        return None
+    return number
+
+
+def _location(value: Any, path: str, errors: Errors) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    obj = _object(value, path, errors)
+    if obj is None:
+        return None
+    _unknown_keys(obj, LOCATION_FIELDS, path, errors)
+    lat = _coordinate(obj.get("lat"), _join(path, "lat"), errors, limit=90)
+    lon = _coordinate(obj.get("lon"), _join(path, "lon"), errors, limit=180)
+    if lat is None or lon is None:
+        return None
+    return lat, lon
+
+
+def _stay(value: Any, path: str, trip_start: date | None, trip_end: date | None, errors: Errors, warnings: list[str]):
+    obj = _object(value, path, errors)
+    if obj is None:
+        return None
+    _unknown_keys(obj, STAY_FIELDS, path, errors)
+    country = normalise_country(obj.get("country"), _join(path, "country"), errors)
+    city = _text(obj.get("city"), _join(path, "city"), errors, max_length=100, required=False)
+    address = _text(obj.get("address"), _join(path, "address"), errors, max_length=300, required=False)
+    location = _location(obj.get("location"), _join(path, "location"), errors)
+    if obj.get("precision") in (Precision.CITY, Precision.COUNTRY):
+        # A stay read back and sent again: its location was derived, not given,
+        # so it is derived again from the city instead of becoming a "point".
+        location = None
+    start = _date(obj.get("start_date"), _join(path, "start_date"), errors)
+    end = _date(obj.get("end_date"), _join(path, "end_date"), errors)
+    if start and end and end < start:
+        errors.add(_join(path, "end_date"), "The stay ends before it starts.")
+    if trip_start and trip_end and start and end and (start < trip_start or end > trip_end):
+        errors.add(path, "A stay must lie within its trip's dates.")
+    if country is None or start is None or end is None:
+        return None
+    if location is not None:
+        return CleanStay(country, city, address, location[0], location[1], Precision.POINT, start, end)
+    if city is not None:
+        place = gazetteer.find_city(country, city)
+        if place is not None:
+            return CleanStay(country, city, address, place.latitude, place.longitude, Precision.CITY, start, end)
+        warnings.append(f"{path}: city not found in the gazetteer; recorded at country precision.")
+    return CleanStay(country, city, address, None, None, Precision.COUNTRY, start, end)
+
+
+def validate_trip(data: Any, *, prefix: str = "") -> CleanTrip:
+    errors = Errors()
+    obj = _object(data, prefix, errors)
+    if obj is None:
+        errors.raise_if_any()
+    _unknown_keys(obj, TRIP_FIELDS, prefix, errors)
+    title = _text(obj.get("title"), _join(prefix, "title"), errors, max_length=200, required=False)
+    start = _date(obj.get("start_date"), _join(prefix, "start_date"), errors)
+    end = _date(obj.get("end_date"), _join(prefix, "end_date"), errors)
+    if start and end:
+        if end < start:
+            errors.add(_join(prefix, "end_date"), "The trip ends before it starts.")
+        elif end > _add_years(start, MAX_TRIP_YEARS):
+            errors.add(_join(prefix, "end_date"), f"A trip lasts at most {MAX_TRIP_YEARS} years.")
+    raw_stays = obj.get("stays", [])
+    stays: list[CleanStay] = []
+    warnings: list[str] = []
+    stays_path = _join(prefix, "stays")
+    if not isinstance(raw_stays, list):
+        errors.add(stays_path, "Expected a list.")
+    elif len(raw_stays) > MAX_STAYS_PER_TRIP:
+        errors.add(stays_path, f"At most {MAX_STAYS_PER_TRIP} stays per trip.")
+    else:
+        for index, raw in enumerate(raw_stays):
+            stay = _stay(raw, f"{stays_path}.{index}", start, end, errors, warnings)
+            if stay is not None:
+                stays.append(stay)
+    errors.raise_if_any()
+    return CleanTrip(title, start, end, stays, warnings)

@@ -1,0 +1,160 @@
+import copy
+
+import pytest
+
+from registrations.models import Stay, Trip
+from tests.factories import trip_payload
+
+
+@pytest.fixture
+def alice_client(client_for, alice):
+    return client_for(alice)
+
+
+def create_trip(client, payload=None):
+    return client.post("/api/v1/me/trips", payload or trip_payload(), format="json")
+
+
+def test_a_trip_is_created_with_its_stays_and_their_precision(alice_client):
+    response = create_trip(alice_client)
+    assert response.status_code == 201
+    body = response.json()
+    assert [stay["precision"] for stay in body["stays"]] == ["point", "city", "country"]
+    assert body["stays"][0]["location"] == {"lat": -18.1416, "lon": 178.4419}
+    assert body["warnings"] == []
+
+
+def test_a_city_without_a_point_is_placed_by_the_gazetteer(alice_client):
+    nadi = create_trip(alice_client).json()["stays"][1]
+    assert nadi["city"] == "Nadi"
+    assert nadi["location"]["lat"] == pytest.approx(-17.80, abs=0.1)
+    assert nadi["location"]["lon"] == pytest.approx(177.42, abs=0.1)
+
+
+def test_the_gazetteer_ignores_case_and_accents(alice_client):
+    payload = trip_payload(
+        stays=[
+            {"country": "PE", "city": "lima", "start_date": "2026-11-01", "end_date": "2026-11-02"},
+            {"country": "CO", "city": "Bogota", "start_date": "2026-11-02", "end_date": "2026-11-03"},
+        ]
+    )
+    stays = create_trip(alice_client, payload).json()["stays"]
+    assert [stay["precision"] for stay in stays] == ["city", "city"]
+
+
+def test_an_unknown_city_falls_back_to_country_precision_with_a_warning(alice_client):
+    payload = trip_payload(
+        stays=[{"country": "FJ", "city": "Atlantis", "start_date": "2026-11-01", "end_date": "2026-11-02"}]
+    )
+    body = create_trip(alice_client, payload).json()
+    assert body["stays"][0]["precision"] == "country"
+    assert body["stays"][0]["location"] is None
+    assert body["stays"][0]["city"] == "Atlantis"
+    assert "stays.0" in body["warnings"][0]
+
+
+def test_trips_are_listed_paginated(alice_client):
+    create_trip(alice_client)
+    body = alice_client.get("/api/v1/me/trips").json()
+    assert body["count"] == 1
+    assert body["results"][0]["title"] == "Fiji field visit"
+
+
+def test_put_replaces_the_trip_and_its_stays(alice_client):
+    trip_id = create_trip(alice_client).json()["id"]
+    payload = trip_payload(
+        title="Tonga only", stays=[{"country": "TO", "start_date": "2026-11-05", "end_date": "2026-11-06"}]
+    )
+    body = alice_client.put(f"/api/v1/me/trips/{trip_id}", payload, format="json").json()
+    assert body["title"] == "Tonga only"
+    assert len(body["stays"]) == 1
+    assert Stay.objects.count() == 1
+
+
+def test_patch_changes_only_the_given_fields(alice_client):
+    created = create_trip(alice_client).json()
+    body = alice_client.patch(f"/api/v1/me/trips/{created['id']}", {"title": "Renamed"}, format="json").json()
+    assert body["title"] == "Renamed"
+    assert [s["precision"] for s in body["stays"]] == ["point", "city", "country"]
+
+
+def test_a_patch_that_moves_the_trip_away_from_its_stays_is_refused(alice_client):
+    created = create_trip(alice_client).json()
+    response = alice_client.patch(
+        f"/api/v1/me/trips/{created['id']}", {"start_date": "2026-12-01", "end_date": "2026-12-31"}, format="json"
+    )
+    assert response.status_code == 400
+    assert Trip.objects.get().start_date.isoformat() == "2026-11-01"
+
+
+def test_delete_removes_the_trip_and_its_stays(alice_client):
+    trip_id = create_trip(alice_client).json()["id"]
+    assert alice_client.delete(f"/api/v1/me/trips/{trip_id}").status_code == 204
+    assert not Trip.objects.exists()
+    assert not Stay.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_another_citizens_trip_id_gives_404_on_every_verb(client_for, alice, bob, method):
+    bobs_trip = create_trip(client_for(bob)).json()["id"]
+    response = getattr(client_for(alice), method)(f"/api/v1/me/trips/{bobs_trip}", trip_payload(), format="json")
+    assert response.status_code == 404
+    assert Trip.objects.get().title_enc is not None  # Bob's trip is untouched
+    assert len(client_for(bob).get(f"/api/v1/me/trips/{bobs_trip}").json()["stays"]) == 3
+
+
+def first_stay(**changes):
+    payload = trip_payload()
+    payload["stays"] = copy.deepcopy(payload["stays"])
+    payload["stays"][0].update(changes)
+    return payload
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (trip_payload(end_date="2026-10-01"), "end_date"),
+        (trip_payload(start_date="2026-11-01", end_date="2028-11-02", stays=[]), "end_date"),
+        (trip_payload(start_date="2026-02-30"), "start_date"),
+        (trip_payload(stays="FJ"), "stays"),
+        (trip_payload(stays=[{"country": "FJ", "start_date": "2026-11-01", "end_date": "2026-11-01"}] * 51), "stays"),
+        (trip_payload(title=["x"]), "title"),
+        (first_stay(start_date="2026-10-20"), "stays.0"),
+        (first_stay(end_date="2026-12-20"), "stays.0"),
+        (first_stay(end_date="2026-10-31"), "stays.0.end_date"),
+        (first_stay(country="ZZ"), "stays.0.country"),
+        (first_stay(country=None), "stays.0.country"),
+        (first_stay(location={"lat": 91, "lon": 0}), "stays.0.location.lat"),
+        (first_stay(location={"lat": 0, "lon": -180.5}), "stays.0.location.lon"),
+        (first_stay(location={"lat": "1", "lon": 2}), "stays.0.location.lat"),
+        (first_stay(location={"lat": True, "lon": 2}), "stays.0.location.lat"),
+        (first_stay(location={"lat": 1}), "stays.0.location.lon"),
+        (first_stay(location={"lat": 1, "lon": 2, "alt": 3}), "stays.0.location.alt"),
+        (first_stay(address="x" * 301), "stays.0.address"),
+        (first_stay(floor=3), "stays.0.floor"),
+        ({**trip_payload(), "budget": 10}, "budget"),
+    ],
+)
+def test_each_bad_trip_gets_400_naming_the_field_and_writes_nothing(alice_client, payload, field):
+    response = create_trip(alice_client, payload)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"], response.json()
+    assert not Trip.objects.exists()
+    assert not Stay.objects.exists()
+
+
+def test_the_database_refuses_a_stay_ending_before_it_starts(alice_client):
+    from django.db import IntegrityError, transaction
+
+    create_trip(alice_client)
+    stay = Stay.objects.first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Stay.objects.filter(pk=stay.pk).update(end_date="2000-01-01")
+
+
+def test_read_only_fields_sent_back_are_ignored(alice_client):
+    body = create_trip(alice_client).json()
+    body.pop("warnings")
+    response = alice_client.put(f"/api/v1/me/trips/{body['id']}", body, format="json")
+    assert response.status_code == 200
+    assert [s["precision"] for s in response.json()["stays"]] == ["point", "city", "country"]

@@ -91,14 +91,14 @@ class Cipher:
     def __init__(self, *, key_id: uuid.UUID, data_key: bytes) -> None:
         self.key_id = key_id
         self._aead = AESGCM(data_key)
+        self._header = _VALUE_HEADER.pack(VALUE_FORMAT, key_id.bytes)
 
     def encrypt(self, plaintext: str, *, table: str, field: str, row_id: object) -> bytes:
         if not isinstance(plaintext, str):
             raise TypeError("Only text is encrypted; serialise other values first.")
-        header = _VALUE_HEADER.pack(VALUE_FORMAT, self.key_id.bytes)
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, plaintext.encode(), _value_aad(header, table, field, row_id))
-        return header + nonce + sealed
+        sealed = self._aead.encrypt(nonce, plaintext.encode(), _value_aad(self._header, table, field, row_id))
+        return self._header + nonce + sealed
 
     def decrypt(self, blob: bytes, *, table: str, field: str, row_id: object) -> str:
         blob = bytes(blob)

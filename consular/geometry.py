@@ -7,6 +7,7 @@ hex EWKB, so reading needs no SQL wrapper. Geometry columns are typed
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import shapely
@@ -76,3 +77,16 @@ class GeometryField(models.Field):
 
 def _looks_like_hex(text: str) -> bool:
     return len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text[:32])
+
+
+_EWKB_POINT = struct.Struct("<BIIdd")
+_EWKB_POINT_TYPE = 0x20000001  # Point with the SRID flag set
+
+
+def point_ewkb_hex(longitude: float, latitude: float, srid: int = SRID_WGS84) -> str:
+    """Hex EWKB of a point, the text PostGIS accepts for a geometry column (for COPY).
+
+    Written by hand because bulk import builds hundreds of thousands of these and
+    a struct.pack is several times cheaper than building a shapely object.
+    """
+    return _EWKB_POINT.pack(1, _EWKB_POINT_TYPE, srid, longitude, latitude).hex()

@@ -23,7 +23,8 @@ REF_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
 def new_reference() -> str:
-    return "T" + "".join(secrets.choice(REF_ALPHABET) for _ in range(9))
+    # 11 random symbols (about 54 bits): collisions stay negligible at millions of travellers.
+    return "T" + "".join(secrets.choice(REF_ALPHABET) for _ in range(11))
 
 
 class Precision(models.TextChoices):
@@ -45,7 +46,7 @@ class Traveller(models.Model):
     )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    ref = models.CharField(max_length=10, unique=True, default=new_reference, editable=False)
+    ref = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
     # Null for travellers imported from a legacy register (they have no login).
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="traveller"

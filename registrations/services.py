@@ -59,11 +59,11 @@ def traveller_get_or_create(*, user: User) -> Traveller:
         return Traveller.objects.get(user=user)
 
 
-def apply_profile(traveller: Traveller, cipher: Cipher, clean: dict[str, Any]) -> None:
-    """Set a traveller's profile fields from validated values (does not save)."""
+def profile_plaintexts(clean: dict[str, Any]) -> dict[str, str | None]:
+    """The text stored (encrypted) for each of Traveller.ENCRYPTED_FIELDS."""
     born = clean["date_of_birth"]
     contact = clean["emergency_contact"]
-    values = {
+    return {
         "given_name": clean["given_name"],
         "family_name": clean["family_name"],
         "date_of_birth": born.isoformat() if born else None,
@@ -73,10 +73,19 @@ def apply_profile(traveller: Traveller, cipher: Cipher, clean: dict[str, Any]) -
         "email": clean["email"],
         "emergency_contact": json.dumps(contact, separators=(",", ":")) if contact else None,
     }
-    for name, value in values.items():
+
+
+def profile_blind_indexes(clean: dict[str, Any]) -> tuple[str | None, str | None]:
+    passport = passport_blind_index(clean["passport_number"]) if clean["passport_number"] else None
+    email = contact_email_blind_index(clean["email"]) if clean["email"] else None
+    return passport, email
+
+
+def apply_profile(traveller: Traveller, cipher: Cipher, clean: dict[str, Any]) -> None:
+    """Set a traveller's profile fields from validated values (does not save)."""
+    for name, value in profile_plaintexts(clean).items():
         seal(cipher, traveller, name, value)
-    traveller.passport_bidx = passport_blind_index(clean["passport_number"]) if clean["passport_number"] else None
-    traveller.email_bidx = contact_email_blind_index(clean["email"]) if clean["email"] else None
+    traveller.passport_bidx, traveller.email_bidx = profile_blind_indexes(clean)
     traveller.language = clean["language"]
     traveller.consent_contact = clean["consent"]["contact"]
     traveller.consent_share_with_partners = clean["consent"]["share_with_partners"]
@@ -215,24 +224,25 @@ def person_erase(*, user: User) -> None:
     """The citizen's own erasure: registration, account and both data keys, crypto-shredded first."""
     user = User.objects.select_for_update().get(pk=user.pk)
     traveller = Traveller.objects.filter(user=user).first()
+    # Ids first: Django clears an instance's pk when it deletes the row.
+    user_id, traveller_id = user.pk, traveller.pk if traveller else None
     key_ids = [user.data_key_id] + ([traveller.data_key_id] if traveller else [])
     _shred(key_ids)
     if traveller is not None:
         traveller.delete()
     user.delete()  # cascades to tokens
     DataKey.objects.filter(pk__in=key_ids).delete()
-    _record_erasure(
-        traveller_id=traveller.pk if traveller else None, user_id=user.pk, key_ids=key_ids, reason="request"
-    )
+    _record_erasure(traveller_id=traveller_id, user_id=user_id, key_ids=key_ids, reason="request")
 
 
 @transaction.atomic
 def traveller_purge(*, traveller: Traveller, reason: str) -> None:
     """Erase one registration (not the account, which has its own key)."""
-    _shred([traveller.data_key_id])
+    traveller_id, key_id = traveller.pk, traveller.data_key_id
+    _shred([key_id])
     traveller.delete()
-    DataKey.objects.filter(pk=traveller.data_key_id).delete()
-    _record_erasure(traveller_id=traveller.pk, user_id=None, key_ids=[traveller.data_key_id], reason=reason)
+    DataKey.objects.filter(pk=key_id).delete()
+    _record_erasure(traveller_id=traveller_id, user_id=None, key_ids=[key_id], reason=reason)
 
 
 def purge_expired(*, today: date | None = None, retention_days: int | None = None, batch_size: int = 500) -> int:

@@ -31,6 +31,7 @@ from registrations.models import Precision
 MAX_STAYS_PER_TRIP = 50
 MAX_TRIP_YEARS = 2
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Invalid(Exception):
@@ -89,7 +90,7 @@ def _text(value: Any, path: str, errors: Errors, *, max_length: int, required: b
     if len(value) < min_length or len(value) > max_length:
         errors.add(path, f"Expected {min_length} to {max_length} characters.")
         return None
-    if any(ord(c) < 32 for c in value):
+    if _CONTROL_CHARACTERS.search(value):
         errors.add(path, "Control characters are not allowed.")
         return None
     return value

@@ -86,3 +86,12 @@ def test_gist_indexes_are_declared_in_the_migration():
         definitions = [row[0] for row in cursor.fetchall()]
     assert len(definitions) == 2
     assert all("USING gist" in d for d in definitions)
+
+
+def test_the_hand_built_point_ewkb_matches_shapelys():
+    import shapely
+
+    from consular.geometry import point_ewkb_hex
+
+    expected = shapely.to_wkb(shapely.set_srid(Point(178.4419, -18.1416), 4326), hex=True, include_srid=True)
+    assert point_ewkb_hex(178.4419, -18.1416).upper() == expected.upper()

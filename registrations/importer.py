@@ -1,0 +1,244 @@
+"""Bulk import of a legacy register (JSON Lines), encrypting on the way.
+
+Each line is one traveller: ``{"profile": {...}, "trips": [...]}`` in the API's
+shapes, checked with the API's own rules (registrations.validation). Worker
+processes validate and encrypt; the parent removes duplicates (blind indexes of
+passport number and email, against the database and the file so far) and loads
+each batch with COPY into the four tables in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from django.db import connection, connections, transaction
+from django.utils import timezone
+
+from consular import crypto
+from consular.geometry import point_ewkb_hex
+from registrations import gazetteer
+from registrations.models import REF_ALPHABET, Stay, Traveller, Trip
+from registrations.services import profile_blind_indexes, profile_plaintexts
+from registrations.validation import Invalid, validate_profile, validate_trip
+
+MAX_LINE_BYTES = 256 * 1024
+LINE_FIELDS = frozenset({"profile", "trips"})
+MAX_TRIPS_PER_LINE = 100
+
+DATAKEY_COLUMNS = ("id", "master_version", "wrapped", "created_at")
+TRAVELLER_COLUMNS = (
+    "id", "ref", "user_id", "data_key_id",
+    *(f"{name}_enc" for name in Traveller.ENCRYPTED_FIELDS),
+    "passport_bidx", "email_bidx", "language", "consent_contact", "consent_share_with_partners",
+    "created_at", "updated_at",
+)  # fmt: skip
+TRIP_COLUMNS = ("id", "traveller_id", "title_enc", "start_date", "end_date", "created_at")
+STAY_COLUMNS = (
+    "id", "trip_id", "traveller_id", "country", "city_enc", "address_enc", "point", "precision",
+    "start_date", "end_date",
+)  # fmt: skip
+
+_TRAVELLER_TABLE = Traveller._meta.db_table
+_TRIP_TABLE = Trip._meta.db_table
+_STAY_TABLE = Stay._meta.db_table
+
+
+@dataclass
+class Prepared:
+    line_no: int
+    passport_bidx: str | None
+    email_bidx: str | None
+    data_key: tuple
+    traveller: tuple
+    trips: list[tuple]
+    stays: list[tuple]
+
+
+@dataclass
+class Report:
+    imported: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    duplicates: list[int] = field(default_factory=list)
+
+
+def _reference() -> str:
+    return "T" + "".join(REF_ALPHABET[b % len(REF_ALPHABET)] for b in secrets.token_bytes(11))
+
+
+def _describe(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{path}: {' '.join(messages)}" for path, messages in sorted(errors.items()))
+
+
+def prepare_line(line_no: int, text: str, now: datetime) -> Prepared | tuple[int, str]:
+    """Validate and encrypt one line; a rejection is (line number, reason without personal data)."""
+    if len(text) > MAX_LINE_BYTES:
+        return line_no, f"line longer than {MAX_LINE_BYTES} bytes"
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return line_no, f"not JSON ({exc.msg} at column {exc.colno})"
+    if not isinstance(data, dict):
+        return line_no, "expected a JSON object"
+    unknown = sorted(set(data) - LINE_FIELDS)
+    if unknown:
+        return line_no, "; ".join(f"{name}: Unknown field." for name in unknown)
+    trips_data = data.get("trips", [])
+    if not isinstance(trips_data, list) or len(trips_data) > MAX_TRIPS_PER_LINE:
+        return line_no, f"trips: expected a list of at most {MAX_TRIPS_PER_LINE} trips"
+    errors: dict[str, list[str]] = {}
+    profile = trips = None
+    try:
+        profile = validate_profile(data.get("profile"), prefix="profile")
+    except Invalid as exc:
+        errors.update(exc.errors)
+    try:
+        trips = [validate_trip(trip, prefix=f"trips.{index}") for index, trip in enumerate(trips_data)]
+    except Invalid as exc:
+        errors.update(exc.errors)
+    if errors:
+        return line_no, _describe(errors)
+    passport_bidx, email_bidx = profile_blind_indexes(profile)
+    if passport_bidx is None and email_bidx is None:
+        return line_no, "profile: a passport_number or an email is needed to recognise the traveller on re-runs"
+
+    key_id = uuid.uuid4()
+    data_key = crypto.new_data_key()
+    master_version, wrapped = crypto.wrap_data_key(data_key, key_id=key_id)
+    cipher = crypto.Cipher(key_id=key_id, data_key=data_key)
+    traveller_id = uuid.uuid4()
+
+    def seal(table: str, name: str, value: str | None, row_id: uuid.UUID) -> bytes | None:
+        return None if value is None else cipher.encrypt(value, table=table, field=name, row_id=row_id)
+
+    sealed = [seal(_TRAVELLER_TABLE, name, value, traveller_id) for name, value in profile_plaintexts(profile).items()]
+    traveller_row = (
+        traveller_id, _reference(), None, key_id, *sealed, passport_bidx, email_bidx, profile["language"],
+        profile["consent"]["contact"], profile["consent"]["share_with_partners"], now, now,
+    )  # fmt: skip
+    trip_rows, stay_rows = [], []
+    for trip in trips:
+        trip_id = uuid.uuid4()
+        trip_rows.append(
+            (
+                trip_id,
+                traveller_id,
+                seal(_TRIP_TABLE, "title", trip.title, trip_id),
+                trip.start_date,
+                trip.end_date,
+                now,
+            )
+        )
+        for stay in trip.stays:
+            stay_id = uuid.uuid4()
+            point = point_ewkb_hex(stay.longitude, stay.latitude) if stay.latitude is not None else None
+            stay_rows.append(
+                (
+                    stay_id, trip_id, traveller_id, stay.country, seal(_STAY_TABLE, "city", stay.city, stay_id),
+                    seal(_STAY_TABLE, "address", stay.address, stay_id), point, stay.precision,
+                    stay.start_date, stay.end_date,
+                )
+            )  # fmt: skip
+    return Prepared(
+        line_no=line_no,
+        passport_bidx=passport_bidx,
+        email_bidx=email_bidx,
+        data_key=(key_id, master_version, wrapped, now),
+        traveller=traveller_row,
+        trips=trip_rows,
+        stays=stay_rows,
+    )
+
+
+def prepare_chunk(chunk: list[tuple[int, str]]) -> list[Prepared | tuple[int, str]]:
+    now = timezone.now()
+    return [prepare_line(line_no, text, now) for line_no, text in chunk]
+
+
+def _chunks(handle: IO[str], size: int) -> Iterator[list[tuple[int, str]]]:
+    chunk: list[tuple[int, str]] = []
+    for line_no, text in enumerate(handle, start=1):
+        if text.strip():
+            chunk.append((line_no, text))
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _existing(column: str, values: list[str]) -> set[str]:
+    if not values:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {column} FROM {_TRAVELLER_TABLE} WHERE {column} = ANY(%s)", [values])  # noqa: S608 - fixed names
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+class _Batch:
+    def __init__(self, seen: set[str]) -> None:
+        self.seen = seen
+
+    def load(self, prepared: list[Prepared], report: Report) -> None:
+        passports = [p.passport_bidx for p in prepared if p.passport_bidx]
+        emails = [p.email_bidx for p in prepared if p.email_bidx]
+        taken = _existing("passport_bidx", passports) | _existing("email_bidx", emails)
+        keep: list[Prepared] = []
+        for item in prepared:
+            keys = {k for k in (item.passport_bidx, item.email_bidx) if k}
+            if keys & taken or keys & self.seen:
+                report.duplicates.append(item.line_no)
+                continue
+            self.seen |= keys
+            keep.append(item)
+        if not keep:
+            return
+        with transaction.atomic(), connection.cursor() as cursor:
+            raw = cursor.cursor
+            _copy(raw, "consular_datakey", DATAKEY_COLUMNS, [p.data_key for p in keep])
+            _copy(raw, _TRAVELLER_TABLE, TRAVELLER_COLUMNS, [p.traveller for p in keep])
+            _copy(raw, _TRIP_TABLE, TRIP_COLUMNS, [row for p in keep for row in p.trips])
+            _copy(raw, _STAY_TABLE, STAY_COLUMNS, [row for p in keep for row in p.stays])
+        report.imported += len(keep)
+
+
+def import_file(handle: IO[str], *, batch_size: int = 2000, workers: int | None = None) -> Report:
+    """Import every valid, new traveller from an open JSON Lines file."""
+    report = Report()
+    batch = _Batch(seen=set())
+    if workers is None:
+        workers = os.cpu_count() or 1
+
+    def consume(results: Iterator[list[Prepared | tuple[int, str]]]) -> None:
+        for results_of_chunk in results:
+            prepared = []
+            for result in results_of_chunk:
+                if isinstance(result, Prepared):
+                    prepared.append(result)
+                else:
+                    report.rejected.append(result)
+            batch.load(prepared, report)
+
+    if workers <= 1:
+        consume(prepare_chunk(chunk) for chunk in _chunks(handle, batch_size))
+        return report
+    # Build the gazetteer index once, before forking, so every child inherits it.
+    gazetteer.find_city("FJ", "Suva")
+    # Children must not share the parent's database socket: close it before forking.
+    connections.close_all()
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        consume(pool.imap(prepare_chunk, _chunks(handle, batch_size)))
+    return report

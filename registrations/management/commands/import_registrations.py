@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from registrations.importer import import_file
+
+
+class Command(BaseCommand):
+    help = "Import a legacy register from a JSON Lines file (one traveller per line), encrypting on the way."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("path", help='JSON Lines file: {"profile": {...}, "trips": [...]} per line')
+        parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument("--workers", type=int, default=None, help="validating/encrypting processes (default: CPUs)")
+
+    def handle(self, *args: Any, path: str, batch_size: int, workers: int | None, **options: Any) -> None:
+        if not 1 <= batch_size <= 50_000:
+            raise CommandError("--batch-size must be between 1 and 50000.")
+        started = time.perf_counter()
+        try:
+            with open(path, encoding="utf-8") as handle:
+                report = import_file(handle, batch_size=batch_size, workers=workers)
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{path} is not UTF-8 (byte {exc.start}).") from exc
+        elapsed = time.perf_counter() - started
+        for line_no, reason in report.rejected:
+            self.stderr.write(f"line {line_no}: rejected: {reason}")
+        for line_no in report.duplicates:
+            self.stderr.write(f"line {line_no}: skipped: already registered (same passport number or email)")
+        rate = report.imported / elapsed if elapsed else 0
+        self.stdout.write(
+            f"imported {report.imported}, rejected {len(report.rejected)}, duplicates {len(report.duplicates)} "
+            f"in {elapsed:.1f} s ({rate:,.0f} travellers/s)"
+        )

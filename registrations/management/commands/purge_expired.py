@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from registrations.services import purge_expired
+
+
+class Command(BaseCommand):
+    help = "Erase (crypto-shred) registrations whose last trip ended more than RETENTION_DAYS ago."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count = purge_expired()
+        self.stdout.write(f"purged {count} registrations older than {settings.RETENTION_DAYS} days")

@@ -1,0 +1,133 @@
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from accounts.models import AccessToken, User
+from consular.crypto import DecryptionError
+from consular.models import DataKey
+from registrations.models import Erasure, Stay, Traveller, Trip
+from registrations.selectors import profile_of
+from tests.factories import registered_citizen
+
+
+@pytest.fixture
+def ana():
+    return registered_citizen(email="ana.login@example.test")
+
+
+def snapshot(user):
+    """Copies of the rows an attacker could keep (or an old backup holds)."""
+    traveller = Traveller.objects.get(user=user)
+    return {
+        "traveller": Traveller.objects.get(pk=traveller.pk),
+        "traveller_key": DataKey.objects.get(pk=traveller.data_key_id),
+        "user_key": DataKey.objects.get(pk=user.data_key_id),
+    }
+
+
+def test_a_citizen_erases_everything_and_their_token_stops_working(client_for, ana):
+    client = client_for(ana)
+    assert client.delete("/api/v1/me").status_code == 204
+    assert not User.objects.filter(pk=ana.pk).exists()
+    assert not Traveller.objects.exists()
+    assert not Trip.objects.exists()
+    assert not Stay.objects.exists()
+    assert not AccessToken.objects.exists()
+    assert client.get("/api/v1/me/export").status_code == 401
+
+
+def test_erasure_destroys_both_data_keys(client_for, ana):
+    copies = snapshot(ana)
+    client_for(ana).delete("/api/v1/me")
+    assert not DataKey.objects.filter(pk__in=[copies["traveller_key"].pk, copies["user_key"].pk]).exists()
+
+
+def test_a_copy_of_the_ciphertext_cannot_be_decrypted_after_erasure(client_for, ana):
+    copies = snapshot(ana)
+    client_for(ana).delete("/api/v1/me")
+    # Whatever key material remains in the database, none of it opens the copied values.
+    for key in DataKey.objects.all():
+        with pytest.raises(DecryptionError):
+            profile_of(traveller=copies["traveller"], cipher=key.cipher())
+
+
+def test_the_erasure_ledger_holds_ids_only(client_for, ana):
+    traveller_id = Traveller.objects.get(user=ana).pk
+    client_for(ana).delete("/api/v1/me")
+    entry = Erasure.objects.get()
+    assert entry.traveller_id == traveller_id
+    assert entry.user_id == ana.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT row_to_json(e)::text FROM registrations_erasure e")
+        row = cursor.fetchone()[0]
+    assert "ana" not in row.lower()
+
+
+def test_erasures_are_reapplied_after_restoring_an_older_backup(
+    client_for, ana, tmp_path, settings, django_capture_on_commit_callbacks
+):
+    settings.ERASURE_LEDGER_FILE = str(tmp_path / "ledger.jsonl")
+    backup = {table: _rows(table) for table in RESTORE_ORDER}
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(ana).delete("/api/v1/me")
+    ledger_lines = (tmp_path / "ledger.jsonl").read_text().splitlines()
+    assert len(ledger_lines) == 1 and "ana" not in ledger_lines[0]
+
+    # Restore the old backup: the rows come back, and so does the old ledger (empty).
+    for table in RESTORE_ORDER:
+        _restore(table, backup[table])
+    Erasure.objects.all().delete()
+    assert Traveller.objects.exists()
+
+    out = io.StringIO()
+    call_command("reapply_erasures", stdout=out)
+    assert "1 travellers, 1 accounts, 2 data keys; 1 ledger entries restored" in out.getvalue()
+    assert not Traveller.objects.exists()
+    assert not User.objects.filter(pk=ana.pk).exists()
+    assert Erasure.objects.count() == 1
+
+
+RESTORE_ORDER = [
+    "consular_datakey",
+    "accounts_user",
+    "registrations_traveller",
+    "registrations_trip",
+    "registrations_stay",
+]
+
+
+def _rows(table):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT row_to_json(t)::text FROM {table} t")  # noqa: S608 - fixed table names
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _restore(table, rows):
+    with connection.cursor() as cursor:
+        for row in rows:
+            cursor.execute(
+                f"INSERT INTO {table} SELECT * FROM json_populate_record(NULL::{table}, %s::json)"  # noqa: S608
+                " ON CONFLICT DO NOTHING",
+                [row],
+            )
+
+
+def test_a_bad_ledger_file_is_refused_clearly(tmp_path):
+    from django.core.management import CommandError
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    with pytest.raises(CommandError, match="line 1"):
+        call_command("reapply_erasures", "--ledger", str(bad))
+
+
+def test_the_export_holds_everything_about_the_caller(client_for, ana):
+    body = client_for(ana).get("/api/v1/me/export").json()
+    assert body["account"]["email"] == "ana.login@example.test"
+    registration = body["registration"]
+    assert registration["profile"]["passport_number"] == "LA123456"
+    assert len(registration["trips"][0]["stays"]) == 3
+    json.dumps(body)  # one plain JSON document

@@ -1,0 +1,98 @@
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from registrations.models import Stay, Traveller, Trip
+from registrations.selectors import profile_of
+from tests.factories import profile_payload, trip_payload
+
+
+def line(**profile_overrides) -> str:
+    return json.dumps({"profile": profile_payload(**profile_overrides), "trips": [trip_payload()]})
+
+
+def run_import(tmp_path, lines, *extra):
+    path = tmp_path / "register.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_registrations", str(path), "--workers", "1", *extra, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_valid_lines_are_imported_encrypted_with_their_trips(tmp_path):
+    out, _ = run_import(tmp_path, [line(passport_number="AA111111", email="a@example.test"),
+                                     line(passport_number="BB222222", email="b@example.test")])  # fmt: skip
+    assert "imported 2, rejected 0, duplicates 0" in out
+    assert Trip.objects.count() == 2
+    assert Stay.objects.count() == 6
+    traveller = Traveller.objects.select_related("data_key").order_by("created_at").first()
+    assert traveller.user is None
+    assert profile_of(traveller=traveller, cipher=traveller.data_key.cipher())["family_name"] == "Tuilagi"
+
+
+def test_imported_stays_keep_their_precision_and_points(tmp_path):
+    run_import(tmp_path, [line()])
+    assert sorted(Stay.objects.values_list("precision", flat=True)) == ["city", "country", "point"]
+    assert Stay.objects.get(precision="point").point.x == pytest.approx(178.4419)
+
+
+def test_rejected_lines_are_reported_by_number_and_reason_and_the_rest_imported(tmp_path):
+    lines = [
+        line(passport_number="AA111111", email="a@example.test"),
+        "{not json",
+        line(passport_number="CC333333", email="c@example.test", phone="12345"),
+        json.dumps({"profile": profile_payload(passport_number="DD4444444"), "extra": 1}),
+        line(passport_number="EE555555", email="e@example.test"),
+    ]
+    out, err = run_import(tmp_path, lines)
+    assert "imported 2, rejected 3" in out
+    assert "line 2: rejected: not JSON" in err
+    assert "line 3: rejected: profile.phone:" in err
+    assert "line 4: rejected: extra: Unknown field." in err
+    assert "12345" not in err  # reasons name fields, never echo values
+
+
+def test_a_second_run_imports_nothing_new(tmp_path):
+    lines = [line(passport_number="AA111111", email="a@example.test")]
+    run_import(tmp_path, lines)
+    out, _ = run_import(tmp_path, lines)
+    assert "imported 0, rejected 0, duplicates 1" in out
+    assert Traveller.objects.count() == 1
+
+
+def test_duplicates_within_one_file_are_imported_once(tmp_path):
+    out, _ = run_import(tmp_path, [line(passport_number="AA111111", email="x@example.test"),
+                                   line(passport_number="AA111111", email="y@example.test")])  # fmt: skip
+    assert "imported 1, rejected 0, duplicates 1" in out
+
+
+def test_a_traveller_already_registered_through_the_api_is_not_imported_again(tmp_path):
+    from tests.factories import registered_citizen
+
+    registered_citizen(profile=profile_payload(passport_number="ZZ999999", email="api@example.test"))
+    out, _ = run_import(tmp_path, [line(passport_number="ZZ999999", email="other@example.test")])
+    assert "duplicates 1" in out
+
+
+def test_a_line_without_passport_or_email_is_rejected(tmp_path):
+    out, err = run_import(tmp_path, [line(passport_number=None, email=None)])
+    assert "rejected 1" in out
+    assert "passport_number or an email" in err
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_workers_import_the_same_as_one(tmp_path):
+    lines = [line(passport_number=f"PX{n:06d}", email=f"p{n}@example.test") for n in range(30)]
+    path = tmp_path / "register.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out = io.StringIO()
+    call_command("import_registrations", str(path), "--workers", "2", "--batch-size", "7", stdout=out)
+    assert "imported 30" in out.getvalue()
+    assert Traveller.objects.count() == 30
+
+
+def test_a_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="Cannot read"):
+        call_command("import_registrations", str(tmp_path / "missing.jsonl"))

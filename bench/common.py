@@ -30,15 +30,15 @@ def _configured_database_url() -> str:
     raise SystemExit("No DATABASE_URL: run scripts/bootstrap.sh first.")
 
 
-def bench_database_url() -> str:
+def bench_database_url(suffix: str = "bench") -> str:
     parts = urlsplit(_configured_database_url())
     name = parts.path.lstrip("/") or "consular"
-    return urlunsplit(parts._replace(path=f"/{name}_bench"))
+    return urlunsplit(parts._replace(path=f"/{name}_{suffix}"))
 
 
-def fresh_bench_database() -> str:
-    """Create and migrate an empty bench database; returns its URL and makes Django use it."""
-    url = bench_database_url()
+def fresh_bench_database(suffix: str = "bench") -> str:
+    """Create and migrate an empty ``<name>_<suffix>`` database; returns its URL and makes Django use it."""
+    url = bench_database_url(suffix)
     name = urlsplit(url).path.lstrip("/")
     admin_url = urlunsplit(urlsplit(url)._replace(path="/postgres"))
     import psycopg

@@ -1,0 +1,93 @@
+"""Bulk import benchmark: `manage.py import_registrations` on a generated register.
+
+    .venv/bin/python bench/import_bench.py [--travellers 200000] [--workers N]
+
+Prints the import rate and, from the same run, two references that bound it:
+- "load path only": COPY of the same rows, already validated and encrypted,
+  into an empty register (the database side of the import);
+- "validate + encrypt, one process": the Python side without the database.
+Target (PRODUCT.md §4): >= 20,000 travellers/s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import fresh_bench_database
+from bench.register_data import register_lines
+
+TARGET_PER_SECOND = 20_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--travellers", type=int, default=200_000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--sample", type=int, default=20_000, help="lines used for the two references")
+    args = parser.parse_args()
+
+    fresh_bench_database("importbench")
+    from django.db import connection
+
+    from registrations import importer
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "register.jsonl"
+        with path.open("w") as handle:
+            for line in register_lines(args.travellers, seed=11):
+                handle.write(line + "\n")
+        size_mb = path.stat().st_size / 1e6
+
+        # The import itself, as the management command runs it.
+        started = time.perf_counter()
+        with path.open() as handle:
+            report = importer.import_file(handle, batch_size=args.batch_size, workers=args.workers)
+        import_seconds = time.perf_counter() - started
+        if report.imported != args.travellers:
+            raise SystemExit(f"imported {report.imported} of {args.travellers}: {report.rejected[:3]}")
+
+        # Reference 1: the Python side alone, one process, on a sample.
+        with path.open() as handle:
+            sample = [(n, text) for n, text in zip(range(1, args.sample + 1), handle, strict=False)]
+        importer.prepare_chunk(sample[:200])  # warm the gazetteer and tag caches
+        started = time.perf_counter()
+        prepared = importer.prepare_chunk(sample)
+        prepare_seconds = time.perf_counter() - started
+
+        # Reference 2: the database side alone: COPY of those prepared rows into an empty register.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE registrations_stay, registrations_trip, registrations_traveller, consular_datakey CASCADE"
+            )
+        batch = importer._Batch(seen=set())
+        started = time.perf_counter()
+        for offset in range(0, len(prepared), args.batch_size):
+            batch.load(prepared[offset : offset + args.batch_size], importer.Report())
+        load_seconds = time.perf_counter() - started
+
+    rate = args.travellers / import_seconds
+    print(f"\nbulk import of {args.travellers:,} generated travellers ({size_mb:.0f} MB of JSON Lines), "
+          f"{args.workers} worker processes, {os.cpu_count()} CPUs")  # fmt: skip
+    print(f"{'path':<44}{'travellers/s':>14}{'µs/traveller':>14}")
+    rows = [
+        ("import_registrations (validate+encrypt+COPY)", rate),
+        ("reference: validate + encrypt, one process", len(sample) / prepare_seconds),
+        ("reference: COPY of prepared rows (load path)", len(sample) / load_seconds),
+    ]
+    for name, per_second in rows:
+        print(f"{name:<44}{per_second:>14,.0f}{1e6 / per_second:>14,.0f}")
+    verdict = "PASS" if rate >= TARGET_PER_SECOND else "MISS"
+    print(f"target >= {TARGET_PER_SECOND:,} travellers/s: {verdict} ({rate / TARGET_PER_SECOND:.0%} of target)")
+    print("command: .venv/bin/python bench/import_bench.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

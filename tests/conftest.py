@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 
 import pytest
@@ -14,12 +16,31 @@ from rest_framework.test import APIClient
 
 from accounts.models import Role, User
 from accounts.services import token_issue
+from consular.logging import JsonFormatter, RequestContextFilter
 from tests.factories import PostFactory, StaffFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)
 def _database(db: None) -> None:
     """Every test runs against the real PostGIS test database, rolled back afterwards."""
+
+
+@pytest.fixture
+def log_lines():
+    """Every log line written during the test, as the configured JSON formatter renders it."""
+    lines: list[dict] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record):
+            lines.append(json.loads(self.format(record)))
+
+    handler = Capture()
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield lines
+    root.removeHandler(handler)
 
 
 @pytest.fixture

@@ -1,28 +1,6 @@
 import json
 import logging
 
-import pytest
-
-from consular.logging import JsonFormatter, RequestContextFilter
-
-
-@pytest.fixture
-def log_lines():
-    """Captures what the configured JSON handler would print."""
-    lines: list[dict] = []
-
-    class Capture(logging.Handler):
-        def emit(self, record):
-            lines.append(json.loads(self.format(record)))
-
-    handler = Capture()
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestContextFilter())
-    root = logging.getLogger()
-    root.addHandler(handler)
-    yield lines
-    root.removeHandler(handler)
-
 
 def access_lines(lines):
     return [line for line in lines if line["logger"] == "consular.access"]

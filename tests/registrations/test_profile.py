@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from registrations.models import Traveller
@@ -116,3 +118,16 @@ def test_a_failed_update_leaves_the_previous_profile_intact(alice_client):
     put_profile(alice_client)
     assert put_profile(alice_client, given_name="Bea", phone="nope").status_code == 400
     assert alice_client.get("/api/v1/me/profile").json()["given_name"] == "Ana"
+
+
+def test_registering_exporting_and_erasing_log_no_personal_data(alice_client, log_lines):
+    from tests.factories import trip_payload
+
+    put_profile(alice_client)
+    alice_client.post("/api/v1/me/trips", trip_payload(), format="json")
+    alice_client.get("/api/v1/me/export")
+    alice_client.delete("/api/v1/me")
+    text = json.dumps(log_lines)
+    assert log_lines  # the requests were logged
+    for value in ("Tuilagi", "LA123456", "1234567", "ana@example.test", "Victoria Parade", "Sione", "178.4419"):
+        assert value not in text

@@ -1,4 +1,5 @@
-"""Idempotent demo data for `make run`: a consular post, staff accounts and a citizen.
+"""Idempotent demo data for `make run`: a consular post, staff accounts, a citizen with a
+registration, and a small imported register of travellers around Fiji, Tonga and Samoa.
 
 Passwords are generated on first creation and written to .local/demo-credentials.txt
 (mode 0600); a second run finds the accounts and creates nothing.
@@ -6,16 +7,23 @@ Passwords are generated on first creation and written to .local/demo-credentials
 
 from __future__ import annotations
 
+import io
+import json
 import secrets
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.services import post_upsert, user_create
 from consular.crypto import email_blind_index
+from registrations.importer import import_file
+from registrations.models import Traveller
+from registrations.services import profile_write, trip_create
 
 DEMO_POST = ("Demo Pacific Post", ["FJ", "TO", "WS", "VU"])
 DEMO_ACCOUNTS = [
@@ -44,6 +52,7 @@ class Command(BaseCommand):
                 email=email, password=password, role=role, post=post if role not in {Role.CITIZEN, Role.ADMIN} else None
             )
             created.append(f"{role}\t{email}\t{password}")
+        self._demo_register()
         if created:
             credentials_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             with credentials_file.open("a") as handle:
@@ -52,3 +61,54 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo accounts created; credentials in {credentials_file}.")
         else:
             self.stdout.write(f"Demo data already present; credentials in {credentials_file}.")
+
+    def _demo_register(self) -> None:
+        citizen = User.objects.get(email_bidx=email_blind_index("traveller@demo.invalid"))
+        if not Traveller.objects.filter(user=citizen).exists():
+            profile_write(user=citizen, data=_demo_profile(0, "Demo", "Traveller"), partial=False)
+            today = timezone.localdate()
+            trip_create(user=citizen, data=_demo_trip(today, "FJ", city="Suva"))
+        lines = [json.dumps({"profile": _demo_profile(n, given, family), "trips": [_demo_trip(
+            timezone.localdate(), country, city=city, point=point)]}) for n, (given, family, country, city, point)
+            in enumerate(DEMO_REGISTER, start=1)]  # fmt: skip
+        report = import_file(io.StringIO("\n".join(lines)), workers=1)
+        self.stdout.write(
+            f"Demo register: {report.imported} travellers imported, {len(report.duplicates)} already there."
+        )
+
+
+DEMO_REGISTER = [
+    ("Mele", "Fifita", "TO", None, (-21.1394, -175.2049)),
+    ("Sione", "Havili", "TO", None, None),
+    ("Losa", "Taufa", "FJ", "Nadi", None),
+    ("Tevita", "Lolohea", "FJ", None, (-18.1300, 178.4250)),
+    ("Salote", "Naufahu", "FJ", "Lautoka", None),
+    ("Ioane", "Ravu", "WS", "Apia", None),
+    ("Mere", "Koroi", "WS", None, (-13.8400, -171.7500)),
+    ("Pita", "Tuilagi", "VU", "Port Vila", None),
+]
+
+
+def _demo_profile(n: int, given: str, family: str) -> dict:
+    return {
+        "given_name": given,
+        "family_name": family,
+        "date_of_birth": f"19{60 + n}-0{1 + n % 9}-1{n % 10}",
+        "nationality": "NZ",
+        "passport_number": f"DEMO{n:05d}",
+        "phone": f"+64 21 555 {n:04d}",
+        "email": f"demo.traveller{n}@demo.invalid",
+        "language": ["en", "fr", "to", "sm"][n % 4],
+        "emergency_contact": None,
+        "consent": {"contact": True, "share_with_partners": n % 2 == 0},
+    }
+
+
+def _demo_trip(today: date, country: str, *, city: str | None = None, point: tuple | None = None) -> dict:
+    start, end = today - timedelta(days=7), today + timedelta(days=21)
+    stay = {"country": country, "start_date": start.isoformat(), "end_date": end.isoformat()}
+    if city:
+        stay["city"] = city
+    if point:
+        stay["location"] = {"lat": point[0], "lon": point[1]}
+    return {"title": "Demo trip", "start_date": start.isoformat(), "end_date": end.isoformat(), "stays": [stay]}

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts import throttling
 from accounts.models import POSTED_ROLES, STAFF_ROLES, AccessToken, Post, Role, User
+from consular.audit import audit_record
 from consular.crypto import email_blind_index, normalise_email, seal
 from consular.errors import DomainError
 from consular.models import DataKey
@@ -174,5 +175,8 @@ def login(*, email: str, password: str, client_address: str) -> IssuedToken:
         throttling.hit(address_key, window_seconds=window)
         raise DomainError("invalid_credentials", "Email or password is incorrect.", status=401)
     throttling.clear(account_key)
-    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-    return token_issue(user=user)
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+        if user.is_staff_member:
+            audit_record(actor=user, action="staff.login", object_type="user", object_id=user.pk)
+        return token_issue(user=user)

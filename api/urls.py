@@ -3,4 +3,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("api.accounts.urls")),
     path("", include("api.registrations.urls")),
+    path("", include("api.crises.urls")),
+    path("", include("api.audit.urls")),
 ]

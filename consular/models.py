@@ -43,3 +43,29 @@ class WorkerHeartbeat(models.Model):
 
     name = models.CharField(primary_key=True, max_length=64)
     seen_at = models.DateTimeField()
+
+
+class AuditEntry(models.Model):
+    """Append-only, hash-chained audit log.
+
+    Each entry's hash covers its content and the previous entry's hash, so
+    editing or removing a row breaks the chain from there on (`verify_audit`).
+    Triggers in the migration make PostgreSQL itself refuse UPDATE and DELETE.
+    Details hold references and counts, never names or contact data.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField()
+    actor_id = models.UUIDField(null=True)
+    actor_role = models.CharField(max_length=16, blank=True)
+    post_id = models.UUIDField(null=True, db_index=True)
+    action = models.CharField(max_length=40)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["at"], name="audit_at")]

@@ -224,6 +224,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CrisisStatusEnum": "crises.models.Status",
+        "RevealStatusEnum": "crises.models.RevealStatus",
+        "SeverityEnum": "crises.models.Severity",
+    },
 }
 
 # --- Accounts ------------------------------------------------------------------
@@ -243,6 +248,13 @@ RETENTION_DAYS = env_int("RETENTION_DAYS", 90)
 # Erasures are also appended here, outside the database, so `reapply_erasures`
 # can replay them on a database restored from an older backup.
 ERASURE_LEDGER_FILE = env("ERASURE_LEDGER_FILE", "" if PRODUCTION else str(LOCAL_DIR / "erasure-ledger.jsonl"))
+
+# --- Crises ------------------------------------------------------------------------
+CRISIS_MAX_VERTICES = env_int("CRISIS_MAX_VERTICES", 100_000)
+# Crisis areas are large request bodies: about 40 bytes a vertex in GeoJSON.
+CRISIS_MAX_BODY_BYTES = env_int("CRISIS_MAX_BODY_BYTES", 16 * 1024 * 1024)
+SUPPRESS_BELOW = env_int("SUPPRESS_BELOW", 10)
+REVEAL_APPROVAL_ABOVE = env_int("REVEAL_APPROVAL_ABOVE", 500)
 
 # --- Worker (django-q2) --------------------------------------------------------
 Q_WORKERS = env_int("Q_WORKERS", 2)

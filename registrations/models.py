@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
+from django.db.models import F, Func, Value
 
 from consular.geometry import GeometryField
 
@@ -114,7 +115,12 @@ class Stay(models.Model):
     class Meta:
         ordering = ["start_date", "id"]
         indexes = [
-            GistIndex(fields=["point"], name="stay_point_gist"),
+            # Serves the join's two filters at once: the point and the date-range overlap.
+            GistIndex(
+                "point",
+                Func(F("start_date"), F("end_date"), Value("[]"), function="daterange"),
+                name="stay_point_period_gist",
+            ),
             models.Index(fields=["country", "start_date"], name="stay_country_start"),
             models.Index(fields=["traveller"], name="stay_traveller"),
         ]

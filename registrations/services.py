@@ -19,6 +19,7 @@ from shapely.geometry import Point
 
 from accounts.models import User
 from consular import crypto
+from consular.audit import audit_record
 from consular.crypto import Cipher, blind_index, seal
 from consular.errors import DomainError
 from consular.keys import get_key_provider
@@ -175,6 +176,13 @@ def trip_delete(*, trip: Trip) -> None:
     trip.delete()
 
 
+@transaction.atomic
+def export_for(*, user: User) -> dict[str, Any]:
+    """Everything held about the caller, decrypted; the export itself is audited (without its content)."""
+    audit_record(actor=user, action="export", object_type="user", object_id=user.pk)
+    return selectors.export_of(user=user)
+
+
 # --- Erasure and retention ----------------------------------------------------------
 
 
@@ -188,6 +196,13 @@ def _shred(data_key_ids: list[uuid.UUID]) -> None:
 def _record_erasure(
     *, traveller_id: uuid.UUID | None, user_id: uuid.UUID | None, key_ids: list[uuid.UUID], reason: str
 ) -> None:
+    audit_record(
+        actor=None,
+        action="erasure",
+        object_type="traveller" if traveller_id else "user",
+        object_id=traveller_id or user_id,
+        details={"reason": reason, "user_id": str(user_id) if user_id else None},
+    )
     entry = Erasure.objects.create(
         traveller_id=traveller_id, user_id=user_id, data_key_ids=[str(k) for k in key_ids], reason=reason
     )

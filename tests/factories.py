@@ -91,3 +91,97 @@ def registered_citizen(
     for trip in trips if trips is not None else [trip_payload()]:
         trip_create(user=user, data=trip)
     return user
+
+
+_travellers = iter(range(10**9))
+
+
+def traveller_with_stay(
+    *,
+    lon: float | None = None,
+    lat: float | None = None,
+    country: str = "FJ",
+    start: str = "2026-11-01",
+    end: str = "2026-11-30",
+    city: str | None = None,
+    given_name: str = "Ana",
+    consent: bool = True,
+):
+    """A registered traveller (no login, as if imported) with one trip and one stay.
+
+    A point gives precision "point"; no point gives "country" (city only as a name).
+    """
+    from datetime import date
+
+    from shapely.geometry import Point
+
+    from consular.models import DataKey
+    from registrations.models import Precision, Stay, Traveller, Trip
+    from registrations.services import apply_profile
+    from registrations.validation import validate_profile
+
+    n = next(_travellers)
+    data_key, cipher = DataKey.generate()
+    data_key.save()
+    traveller = Traveller(data_key=data_key)
+    profile = profile_payload(
+        given_name=given_name,
+        passport_number=f"TS{n:08d}",
+        email=f"t{n}@example.test",
+        consent={"contact": consent, "share_with_partners": False},
+    )
+    apply_profile(traveller, cipher, validate_profile(profile))
+    traveller.save()
+    trip = Trip.objects.create(
+        traveller=traveller, start_date=date.fromisoformat(start), end_date=date.fromisoformat(end)
+    )
+    stay = Stay(
+        trip=trip,
+        traveller=traveller,
+        country=country,
+        point=Point(lon, lat) if lon is not None else None,
+        precision=Precision.POINT if lon is not None else Precision.COUNTRY,
+        start_date=date.fromisoformat(start),
+        end_date=date.fromisoformat(end),
+    )
+    from consular.crypto import seal
+
+    seal(cipher, stay, "city", city)
+    seal(cipher, stay, "address", "1 Test Street")
+    stay.save()
+    return traveller
+
+
+def square(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
+    return {"type": "Polygon", "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]]}
+
+
+def crisis_payload(**overrides: object) -> dict:
+    payload = {
+        "title": "Cyclone over Viti Levu",
+        "description": "Category 4 cyclone.",
+        "severity": "severe",
+        "starts_at": "2026-11-10T00:00:00Z",
+        "ends_at": None,
+        "public": False,
+        "area": square(177.0, -19.0, 179.0, -17.0),
+    }
+    payload.update(overrides)
+    return payload
+
+
+def declared_crisis(user, **overrides: object):
+    from django.utils.dateparse import parse_datetime
+
+    from crises.services import crisis_declare
+
+    payload = crisis_payload(**overrides)
+    return crisis_declare(
+        user=user,
+        title=payload["title"],
+        severity=payload["severity"],
+        starts_at=parse_datetime(payload["starts_at"]),
+        ends_at=parse_datetime(payload["ends_at"]) if payload["ends_at"] else None,
+        area=payload["area"],
+        public=payload["public"],
+    )

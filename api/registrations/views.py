@@ -100,7 +100,7 @@ class TripDetailView(PersonalDataView):
 class ExportView(PersonalDataView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response(selectors.export_of(user=request.user))
+        return Response(services.export_for(user=request.user))
 
 
 class MeView(PersonalDataView):

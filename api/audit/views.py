@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from api.pagination import CappedPageNumberPagination
+from consular.errors import DomainError
+from consular.models import AuditEntry
+
+
+class AuditEntryOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id",
+            "at",
+            "actor_id",
+            "actor_role",
+            "action",
+            "object_type",
+            "object_id",
+            "details",
+            "prev_hash",
+            "hash",
+        ]
+
+
+class CanReadAudit(BasePermission):
+    message = "The audit log is for supervisors."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.role in (Role.SUPERVISOR, Role.ADMIN))
+
+
+class AuditListView(APIView):
+    """Supervisors read their post's entries, admins every entry, oldest first."""
+
+    permission_classes = [CanReadAudit]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("since", str, description="ISO 8601 time")], responses=AuditEntryOutput(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        entries = AuditEntry.objects.order_by("id")
+        if request.user.role != Role.ADMIN:
+            entries = entries.filter(post_id=request.user.post_id)
+        since = request.query_params.get("since")
+        if since:
+            moment = parse_datetime(since)
+            if moment is None or moment.tzinfo is None:
+                raise DomainError(
+                    "invalid", "Invalid input.", fields={"since": ["Expected an ISO 8601 time with zone."]}
+                )
+            entries = entries.filter(at__gte=moment)
+        paginator = CappedPageNumberPagination()
+        page = paginator.paginate_queryset(entries, request, view=self)
+        return paginator.get_paginated_response(AuditEntryOutput(page, many=True).data)

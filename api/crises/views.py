@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Role
+from api.crises.serializers import (
+    CrisisInput,
+    CrisisOutput,
+    CrisisPatchInput,
+    CrisisSummaryOutput,
+    RevealInput,
+    RevealRequestOutput,
+)
+from api.pagination import CappedPageNumberPagination
+from api.permissions import IsOfficer, IsStaff, IsSupervisor
+from crises import selectors, services
+from crises.models import Crisis, RevealRequest, Status
+from crises.reports import affected_report
+
+
+class CrisisEditorPermission(IsStaff):
+    """Every staff role reads; officers, supervisors and admins write (analysts never)."""
+
+    def has_permission(self, request, view) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method in ("GET", "HEAD", "OPTIONS") or request.user.role != Role.ANALYST
+
+
+def _crisis(request: Request, crisis_id: uuid.UUID) -> Crisis:
+    crisis = selectors.crisis_for(user=request.user, crisis_id=crisis_id)
+    if crisis is None:
+        raise NotFound()
+    return crisis
+
+
+class CrisisListView(APIView):
+    permission_classes = [CrisisEditorPermission]
+    max_body_bytes = settings.CRISIS_MAX_BODY_BYTES
+
+    @extend_schema(
+        parameters=[OpenApiParameter("status", str, enum=Status.values)], responses=CrisisSummaryOutput(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        crises = selectors.crises_visible_to(user=request.user)
+        wanted = request.query_params.get("status")
+        if wanted:
+            if wanted not in Status.values:
+                from consular.errors import DomainError
+
+                raise DomainError(
+                    "invalid", "Invalid input.", fields={"status": [f"One of {', '.join(Status.values)}."]}
+                )
+            crises = crises.filter(status=wanted)
+        paginator = CappedPageNumberPagination()
+        page = paginator.paginate_queryset(crises, request, view=self)
+        return paginator.get_paginated_response(CrisisSummaryOutput(page, many=True).data)
+
+    @extend_schema(request=CrisisInput, responses={201: CrisisOutput})
+    def post(self, request: Request) -> Response:
+        data = CrisisInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        crisis = services.crisis_declare(user=request.user, **data.validated_data)
+        return Response(CrisisOutput(crisis).data, status=status.HTTP_201_CREATED)
+
+
+class CrisisDetailView(APIView):
+    permission_classes = [CrisisEditorPermission]
+    max_body_bytes = settings.CRISIS_MAX_BODY_BYTES
+
+    @extend_schema(responses=CrisisOutput)
+    def get(self, request: Request, crisis_id: uuid.UUID) -> Response:
+        return Response(CrisisOutput(_crisis(request, crisis_id)).data)
+
+    @extend_schema(request=CrisisPatchInput, responses=CrisisOutput)
+    def patch(self, request: Request, crisis_id: uuid.UUID) -> Response:
+        crisis = _crisis(request, crisis_id)
+        data = CrisisPatchInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        crisis = services.crisis_update(crisis=crisis, user=request.user, changes=data.validated_data)
+        return Response(CrisisOutput(crisis).data)
+
+
+class CrisisAreaView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, crisis_id: uuid.UUID) -> Response:
+        return Response(services.area_feature(_crisis(request, crisis_id)))
+
+
+class CrisisTransitionView(APIView):
+    permission_classes = [CrisisEditorPermission]
+    action_name = ""
+
+    @extend_schema(request=None, responses=CrisisOutput)
+    def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
+        crisis = services.crisis_transition(
+            crisis=_crisis(request, crisis_id), user=request.user, action=self.action_name
+        )
+        return Response(CrisisOutput(crisis).data)
+
+
+class AffectedView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, crisis_id: uuid.UUID) -> Response:
+        crisis = _crisis(request, crisis_id)
+        counts = selectors.affected_counts(crisis=crisis, user=request.user)
+        k = settings.SUPPRESS_BELOW if request.user.role == Role.ANALYST else None
+        return Response(affected_report(crisis=crisis, counts=counts, suppress_below=k))
+
+
+def _reveal_response(result: services.RevealResult) -> Response:
+    if result.request is not None and result.travellers is None:
+        body = {"status": "pending_approval", "request": RevealRequestOutput(result.request).data}
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Cache-Control": "no-store"})
+    return Response(
+        {"travellers": result.travellers, "audit_id": result.audit_id}, headers={"Cache-Control": "no-store"}
+    )
+
+
+class RevealView(APIView):
+    permission_classes = [IsOfficer]
+
+    @extend_schema(request=RevealInput, responses={200: OpenApiTypes.OBJECT, 202: RevealRequestOutput})
+    def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
+        crisis = _crisis(request, crisis_id)
+        data = RevealInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _reveal_response(services.reveal(crisis=crisis, user=request.user, **data.validated_data))
+
+
+def _reveal_request(request: Request, request_id: uuid.UUID) -> RevealRequest:
+    visible = selectors.crises_visible_to(user=request.user)
+    found = RevealRequest.objects.filter(pk=request_id, crisis__in=visible).select_related("crisis").first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+class RevealRequestListView(APIView):
+    permission_classes = [IsOfficer]
+
+    @extend_schema(responses=RevealRequestOutput(many=True))
+    def get(self, request: Request) -> Response:
+        visible = selectors.crises_visible_to(user=request.user)
+        requests = RevealRequest.objects.filter(crisis__in=visible)
+        if request.user.role != Role.SUPERVISOR:
+            requests = requests.filter(requested_by=request.user)
+        paginator = CappedPageNumberPagination()
+        page = paginator.paginate_queryset(requests, request, view=self)
+        return paginator.get_paginated_response(RevealRequestOutput(page, many=True).data)
+
+
+class RevealDecisionView(APIView):
+    permission_classes = [IsSupervisor]
+    approve = True
+
+    @extend_schema(request=None, responses=RevealRequestOutput)
+    def post(self, request: Request, request_id: uuid.UUID) -> Response:
+        decided = services.reveal_decide(
+            request=_reveal_request(request, request_id), user=request.user, approve=self.approve
+        )
+        return Response(RevealRequestOutput(decided).data)
+
+
+class RevealFetchView(APIView):
+    permission_classes = [IsOfficer]
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, request_id: uuid.UUID) -> Response:
+        return _reveal_response(services.reveal_fetch(request=_reveal_request(request, request_id), user=request.user))

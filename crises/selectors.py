@@ -1,0 +1,130 @@
+"""Reads: which crises a caller sees, and who is probably inside one (counts first)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+
+from accounts.models import Role, User
+from crises.models import Crisis
+
+# One row per affected traveller, each assigned to a single country and
+# precision so that every breakdown adds up to its total (suppression relies on it).
+#
+# `located`: the crisis parts drive a nested loop over the stays' GiST index —
+# PostGIS keeps each part prepared while it stays the constant side of
+# consecutive ST_Intersects calls. A point on an edge shared by two parts
+# matches twice, hence DISTINCT ON. `country_only`: country-precision stays in a
+# country the area touches, for travellers not already located.
+_AFFECTED_SQL = """
+WITH located AS MATERIALIZED (
+    SELECT DISTINCT ON (s.traveller_id) s.traveller_id, s.country, s.precision
+    FROM crises_crisispart p
+    JOIN registrations_stay s ON ST_Intersects(p.geom, s.point)
+    WHERE p.crisis_id = %(crisis)s
+      AND s.precision IN ('point', 'city')
+      AND daterange(s.start_date, s.end_date, '[]') && daterange(%(start)s, %(end)s, '[]')
+      AND (%(all_countries)s OR s.country = ANY(%(jurisdiction)s))
+    ORDER BY s.traveller_id, s.precision DESC, s.end_date DESC
+), country_only AS MATERIALIZED (
+    SELECT DISTINCT ON (s.traveller_id) s.traveller_id, s.country, s.precision
+    FROM registrations_stay s
+    WHERE %(include_country_only)s
+      AND s.precision = 'country'
+      AND s.country = ANY(%(touched)s)
+      AND s.start_date <= %(end)s AND s.end_date >= %(start)s
+      AND (%(all_countries)s OR s.country = ANY(%(jurisdiction)s))
+      AND NOT EXISTS (SELECT 1 FROM located l WHERE l.traveller_id = s.traveller_id)
+    ORDER BY s.traveller_id, s.end_date DESC
+)
+"""
+
+COUNTS_SQL = (
+    _AFFECTED_SQL
+    + """
+SELECT 'located' AS kind, country, precision, count(*) FROM located GROUP BY country, precision
+UNION ALL
+SELECT 'country_only', country, precision, count(*) FROM country_only GROUP BY country, precision
+"""
+)
+
+IDS_SQL = (
+    _AFFECTED_SQL
+    + """
+SELECT traveller_id, 'located' FROM located WHERE %(country)s = '' OR country = %(country)s
+UNION ALL
+SELECT traveller_id, 'country_only' FROM country_only WHERE %(country)s = '' OR country = %(country)s
+"""
+)
+
+
+def crises_visible_to(*, user: User) -> QuerySet[Crisis]:
+    """Admins see every crisis; other staff the crises touching their post's jurisdiction."""
+    if user.role == Role.ADMIN:
+        return Crisis.objects.all()
+    if user.post_id is None:
+        return Crisis.objects.none()
+    return Crisis.objects.filter(countries__overlap=user.post.countries)
+
+
+def crisis_for(*, user: User, crisis_id: uuid.UUID) -> Crisis | None:
+    return crises_visible_to(user=user).filter(pk=crisis_id).first()
+
+
+@dataclass(frozen=True)
+class Window:
+    start: date
+    end: date
+
+
+def crisis_window(crisis: Crisis) -> Window:
+    # An open end means "until now and on": every stay from the start onwards.
+    return Window(crisis.starts_at.date(), crisis.ends_at.date() if crisis.ends_at else date.max)
+
+
+def _parameters(crisis: Crisis, user: User, *, include_country_only: bool, country: str = "") -> dict[str, Any]:
+    window = crisis_window(crisis)
+    everywhere = user.role == Role.ADMIN
+    return {
+        "crisis": crisis.pk,
+        "start": window.start,
+        "end": window.end,
+        "all_countries": everywhere,
+        "jurisdiction": [] if everywhere else list(user.post.countries),
+        "touched": list(crisis.countries),
+        "include_country_only": include_country_only,
+        "country": country,
+    }
+
+
+@dataclass(frozen=True)
+class AffectedCounts:
+    located: dict[tuple[str, str], int]  # (country, precision) -> travellers
+    country_only: dict[str, int]  # country -> travellers
+
+
+def affected_counts(*, crisis: Crisis, user: User) -> AffectedCounts:
+    located: dict[tuple[str, str], int] = {}
+    country_only: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(COUNTS_SQL, _parameters(crisis, user, include_country_only=True))
+        for kind, country, precision, count in cursor.fetchall():
+            if kind == "located":
+                located[(country, precision)] = count
+            else:
+                country_only[country] = count
+    return AffectedCounts(located=located, country_only=country_only)
+
+
+def affected_traveller_ids(
+    *, crisis: Crisis, user: User, country: str = "", include_country_only: bool
+) -> list[tuple[uuid.UUID, str]]:
+    """(traveller id, "located" | "country_only") of everyone affected, for a reveal or a campaign."""
+    with connection.cursor() as cursor:
+        cursor.execute(IDS_SQL, _parameters(crisis, user, include_country_only=include_country_only, country=country))
+        return [(row[0], row[1]) for row in cursor.fetchall()]

@@ -1,0 +1,34 @@
+"""Small-count suppression for analysts, as official statistics do it.
+
+Primary: every count from 1 to k-1 is hidden. Secondary: where exactly one cell
+of a breakdown is hidden, the next-smallest non-zero cell is hidden too, so the
+hidden value cannot be recomputed as total minus the visible cells. (Zeros stay
+visible: a zero discloses nobody.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cell:
+    count: int | None
+    suppressed: bool
+
+
+def _primary(count: int, k: int) -> bool:
+    return 0 < count < k
+
+
+def suppress_total(total: int, k: int) -> Cell:
+    return Cell(None, True) if _primary(total, k) else Cell(total, False)
+
+
+def suppress_breakdown(cells: dict[str, int], k: int) -> dict[str, Cell]:
+    hidden = {name for name, count in cells.items() if _primary(count, k)}
+    if len(hidden) == 1:
+        candidates = sorted((count, name) for name, count in cells.items() if name not in hidden and count > 0)
+        if candidates:
+            hidden.add(candidates[0][1])
+    return {name: Cell(None, True) if name in hidden else Cell(count, False) for name, count in cells.items()}

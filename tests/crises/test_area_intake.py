@@ -28,7 +28,7 @@ def test_a_circle_over_the_antimeridian_is_split_too():
 def test_a_circle_has_the_right_radius():
     area = parse({"type": "Circle", "center": [0.0, 0.0], "radius_km": 111.195}).geometry
     minx, miny, maxx, maxy = area.bounds
-    assert maxy == pytest.approx(1.0, abs=0.001) and minx == pytest.approx(-1.0, abs=0.001)
+    assert (minx, miny, maxx, maxy) == pytest.approx((-1.0, -1.0, 1.0, 1.0), abs=0.001)
 
 
 def test_a_bow_tie_is_repaired_with_a_warning():

@@ -1,0 +1,90 @@
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from consular.audit import audit_record, audit_verify
+from consular.models import AuditEntry
+
+
+def write(n=3):
+    with transaction.atomic():
+        for i in range(n):
+            audit_record(actor=None, action="test", object_id=i, details={"i": i})
+
+
+def test_entries_are_chained_by_hash():
+    write(3)
+    entries = list(AuditEntry.objects.order_by("id"))
+    assert entries[0].prev_hash == "0" * 64
+    assert entries[1].prev_hash == entries[0].hash
+    assert audit_verify().checked == 3
+
+
+def test_the_database_refuses_updates_and_deletes():
+    write(1)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.update(action="edited")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEntry.objects.all().delete()
+
+
+def test_a_hand_edited_row_is_detected_by_verify_audit():
+    write(4)
+    target = AuditEntry.objects.order_by("id")[2]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE consular_auditentry DISABLE TRIGGER consular_audit_no_update_or_delete")
+        cursor.execute("UPDATE consular_auditentry SET details = '{\"i\": 99}' WHERE id = %s", [target.pk])
+        cursor.execute("ALTER TABLE consular_auditentry ENABLE TRIGGER consular_audit_no_update_or_delete")
+    with pytest.raises(CommandError, match=f"broken at entry {target.pk}"):
+        call_command("verify_audit")
+
+
+def test_a_deleted_row_is_detected_by_verify_audit():
+    write(4)
+    target = AuditEntry.objects.order_by("id")[1]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE consular_auditentry DISABLE TRIGGER consular_audit_no_update_or_delete")
+        cursor.execute("DELETE FROM consular_auditentry WHERE id = %s", [target.pk])
+        cursor.execute("ALTER TABLE consular_auditentry ENABLE TRIGGER consular_audit_no_update_or_delete")
+    report = audit_verify()
+    assert report.first_broken_id == target.pk + 1
+
+
+def test_verify_audit_reports_an_intact_chain():
+    write(2)
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    assert "intact: 2 entries" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_audit_outside_a_transaction_is_refused():
+    with pytest.raises(RuntimeError):
+        audit_record(actor=None, action="test")
+
+
+def test_supervisors_read_their_posts_audit_and_officers_cannot(client_for, sam, olivia, oscar):
+    from tests.factories import crisis_payload
+
+    client_for(olivia).post("/api/v1/crises", crisis_payload(), format="json")
+    body = client_for(sam).get("/api/v1/audit").json()
+    assert [e["action"] for e in body["results"]] == ["crisis.declare"]
+    assert client_for(olivia).get("/api/v1/audit").status_code == 403
+    assert client_for(sam).get("/api/v1/audit?since=2999-01-01T00:00:00Z").json()["count"] == 0
+    assert client_for(sam).get("/api/v1/audit?since=yesterday").status_code == 400
+
+
+def test_staff_logins_exports_and_erasures_are_audited_without_personal_data(api, client_for, alice):
+    from accounts.services import staff_create
+
+    staff_create(email="lead@mfa.example", password="a long enough passphrase", role="admin")
+    api.post("/api/v1/auth/token", {"email": "lead@mfa.example", "password": "a long enough passphrase"}, format="json")
+    client = client_for(alice)
+    client.get("/api/v1/me/export")
+    client.delete("/api/v1/me")
+    actions = list(AuditEntry.objects.values_list("action", flat=True))
+    assert actions == ["staff.login", "export", "erasure"]
+    text = str(list(AuditEntry.objects.values("details", "object_id")))
+    assert "alice" not in text and "lead@" not in text

@@ -21,6 +21,8 @@ from django.utils import timezone
 from accounts.models import Role, User
 from accounts.services import post_upsert, user_create
 from consular.crypto import email_blind_index
+from crises.models import Crisis
+from crises.services import crisis_declare, crisis_transition
 from registrations.importer import import_file
 from registrations.models import Traveller
 from registrations.services import profile_write, trip_create
@@ -53,6 +55,7 @@ class Command(BaseCommand):
             )
             created.append(f"{role}\t{email}\t{password}")
         self._demo_register()
+        self._demo_crisis()
         if created:
             credentials_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             with credentials_file.open("a") as handle:
@@ -76,6 +79,25 @@ class Command(BaseCommand):
             f"Demo register: {report.imported} travellers imported, {len(report.duplicates)} already there."
         )
 
+
+    def _demo_crisis(self) -> None:
+        if Crisis.objects.filter(title=DEMO_CRISIS_TITLE).exists():
+            return
+        admin = User.objects.get(email_bidx=email_blind_index("admin@demo.invalid"))
+        crisis = crisis_declare(
+            user=admin,
+            title=DEMO_CRISIS_TITLE,
+            description="Demo: a cyclone passing over Viti Levu, drawn as a 150 km circle around Suva.",
+            severity="severe",
+            starts_at=timezone.now() - timedelta(days=1),
+            area={"type": "Circle", "center": [178.44, -18.14], "radius_km": 150},
+            public=True,
+        )
+        crisis_transition(crisis=crisis, user=admin, action="activate")
+        self.stdout.write("Demo crisis declared and activated.")
+
+
+DEMO_CRISIS_TITLE = "Demo: Tropical Cyclone over Viti Levu"
 
 DEMO_REGISTER = [
     ("Mele", "Fifita", "TO", None, (-21.1394, -175.2049)),

@@ -47,59 +47,72 @@ SELECT gen_random_uuid(), id, day, day + 60, now()
 FROM (SELECT id, DATE '2026-01-01' + (random() * 300)::int AS day FROM registrations_traveller) t;
 
 CREATE TEMP TABLE bench_draw AS
-SELECT t.id AS trip_id, t.traveller_id, t.start_date, k, random() AS r, random() AS kind, random() AS noise_lon,
+SELECT gen_random_uuid() AS stay_id, t.id AS trip_id, t.traveller_id, t.start_date, k, random() AS r, random() AS kind, random() AS noise_lon,
        random() AS noise_lat, random() AS jitter_a, random() AS jitter_b
 FROM registrations_trip t CROSS JOIN generate_series(0, 1) k;
 
 INSERT INTO registrations_stay (id, trip_id, traveller_id, country, point, precision, start_date, end_date)
-SELECT gen_random_uuid(), d.trip_id, d.traveller_id, 'ZZ',
-       CASE WHEN d.kind < 0.9 THEN ST_SetSRID(ST_MakePoint(
+SELECT d.stay_id, d.trip_id, d.traveller_id, 'ZZ',
+       ST_SetSRID(ST_MakePoint(
                 CASE WHEN d.noise_lon < 0.1 THEN -180 + 360 * d.noise_lat
                      ELSE c.lon + (d.jitter_a - 0.5) * 0.3 END,
                 CASE WHEN d.noise_lon < 0.1 THEN -60 + 130 * d.jitter_b
-                     ELSE greatest(-89.9, least(89.9, c.lat + (d.jitter_b - 0.5) * 0.3)) END), 4326)
-       END,
-       CASE WHEN d.kind < 0.7 THEN 'point' WHEN d.kind < 0.9 THEN 'city' ELSE 'country' END,
+                     ELSE greatest(-89.9, least(89.9, c.lat + (d.jitter_b - 0.5) * 0.3)) END), 4326),
+       CASE WHEN d.kind < 0.7 THEN 'point' ELSE 'city' END,
        d.start_date + d.k * 30, d.start_date + d.k * 30 + 30
 FROM bench_draw d
 CROSS JOIN LATERAL (SELECT lon, lat FROM bench_city WHERE cum >= d.r ORDER BY cum LIMIT 1) c;
 
--- The stay's country, as the API would have recorded it.
+-- The stay's country, as the API would have recorded it; then country-precision
+-- stays forget their point (they were drawn around a city like the others).
 UPDATE registrations_stay s SET country = cp.country_id
-FROM crises_countrypart cp WHERE s.point IS NOT NULL AND ST_Intersects(cp.geom, s.point);
-UPDATE registrations_stay s SET country = 'JP' WHERE s.point IS NULL;
+FROM crises_countrypart cp WHERE ST_Intersects(cp.geom, s.point);
+UPDATE registrations_stay s SET precision = 'country', point = NULL
+FROM bench_draw d WHERE d.stay_id = s.id AND d.kind >= 0.9;
 ANALYZE;
 """
 
-# Hand-written alternatives returning the same located breakdown as the service.
-REFERENCES = {
-    "one query, whole area (no subdivision)": """
-        SELECT country, precision, count(*) FROM (
-            SELECT DISTINCT ON (s.traveller_id) s.traveller_id, s.country, s.precision
-            FROM crises_crisis c JOIN registrations_stay s ON ST_Intersects(c.area, s.point)
-            WHERE c.id = %(crisis)s AND s.precision IN ('point', 'city')
-              AND daterange(s.start_date, s.end_date, '[]') && daterange(%(start)s, %(end)s, '[]')
-            ORDER BY s.traveller_id, s.precision DESC, s.end_date DESC) x
-        GROUP BY country, precision""",
-    "subdivided parts, EXISTS semi-join": """
-        SELECT country, precision, count(*) FROM (
-            SELECT DISTINCT ON (s.traveller_id) s.traveller_id, s.country, s.precision
-            FROM registrations_stay s
-            WHERE s.precision IN ('point', 'city')
-              AND daterange(s.start_date, s.end_date, '[]') && daterange(%(start)s, %(end)s, '[]')
-              AND EXISTS (SELECT 1 FROM crises_crisispart p
-                          WHERE p.crisis_id = %(crisis)s AND ST_Intersects(p.geom, s.point))
-            ORDER BY s.traveller_id, s.precision DESC, s.end_date DESC) x
-        GROUP BY country, precision""",
-    "subdivided parts, GROUP BY instead of DISTINCT ON": """
-        SELECT country, precision, count(*) FROM (
-            SELECT s.traveller_id, (array_agg(s.country ORDER BY s.precision DESC, s.end_date DESC))[1] AS country,
-                   max(s.precision) AS precision
-            FROM crises_crisispart p JOIN registrations_stay s ON ST_Intersects(p.geom, s.point)
-            WHERE p.crisis_id = %(crisis)s AND s.precision IN ('point', 'city')
-              AND daterange(s.start_date, s.end_date, '[]') && daterange(%(start)s, %(end)s, '[]')
-            GROUP BY s.traveller_id) x
-        GROUP BY country, precision""",
+# Hand-written alternatives giving the same answer as the service: a different
+# `located` step each, followed by the same country-only step.
+COUNTRY_ONLY_SQL = """
+    SELECT 'country_only', country, 'country', count(*) FROM (
+        SELECT DISTINCT ON (s.traveller_id) s.traveller_id, s.country
+        FROM registrations_stay s JOIN crises_crisis c ON c.id = %(crisis)s
+        WHERE s.precision = 'country' AND s.country = ANY(c.countries)
+          AND s.start_date <= %(end)s AND s.end_date >= %(start)s
+          AND NOT EXISTS (SELECT 1 FROM located l WHERE l.traveller_id = s.traveller_id)
+        ORDER BY s.traveller_id, s.end_date DESC) x
+    GROUP BY country"""
+
+LOCATED_VARIANTS = {
+    "whole area, no subdivision": """
+        SELECT DISTINCT ON (s.traveller_id) s.traveller_id, s.country, s.precision
+        FROM crises_crisis c JOIN registrations_stay s ON ST_Intersects(c.area, s.point)
+        WHERE c.id = %(crisis)s AND s.precision IN ('point', 'city')
+          AND daterange(s.start_date, s.end_date, '[]') && daterange(%(start)s, %(end)s, '[]')
+        ORDER BY s.traveller_id, s.precision DESC, s.end_date DESC""",
+    "parts, EXISTS semi-join": """
+        SELECT DISTINCT ON (s.traveller_id) s.traveller_id, s.country, s.precision
+        FROM registrations_stay s
+        WHERE s.precision IN ('point', 'city')
+          AND daterange(s.start_date, s.end_date, '[]') && daterange(%(start)s, %(end)s, '[]')
+          AND EXISTS (SELECT 1 FROM crises_crisispart p
+                      WHERE p.crisis_id = %(crisis)s AND ST_Intersects(p.geom, s.point))
+        ORDER BY s.traveller_id, s.precision DESC, s.end_date DESC""",
+    "parts, GROUP BY instead of DISTINCT ON": """
+        SELECT s.traveller_id, (array_agg(s.country ORDER BY s.precision DESC, s.end_date DESC))[1] AS country,
+               max(s.precision) AS precision
+        FROM crises_crisispart p JOIN registrations_stay s ON ST_Intersects(p.geom, s.point)
+        WHERE p.crisis_id = %(crisis)s AND s.precision IN ('point', 'city')
+          AND daterange(s.start_date, s.end_date, '[]') && daterange(%(start)s, %(end)s, '[]')
+        GROUP BY s.traveller_id""",
+}
+
+REFERENCES = {  # built from the constants above only
+    name: f"WITH located AS MATERIALIZED ({located}) "  # noqa: S608
+    "SELECT 'located', country, precision, count(*) FROM located GROUP BY country, precision "
+    f"UNION ALL {COUNTRY_ONLY_SQL}"
+    for name, located in LOCATED_VARIANTS.items()
 }
 
 
@@ -197,7 +210,10 @@ def main() -> None:
     )
     Crisis.objects.all().delete()
     print(f"\naffected counts on {args.travellers:,} travellers / {stays:,} stays, median of {args.runs} runs")
-    print(f"{'area':<34}{'travellers':>11}{'service s':>11}{'best SQL s':>12}{'ratio':>7}  best hand-written SQL")
+    print(
+        f"{'area':<34}{'located':>9}{'ctry-only':>10}{'service s':>11}{'best SQL s':>12}{'ratio':>7}"
+        "  best hand-written SQL"
+    )
     verdicts = []
     for name, area in AREAS.items():
         crisis = declared_crisis(admin, area=area, starts_at="2026-03-01T00:00:00Z", ends_at="2026-03-31T00:00:00Z")
@@ -211,20 +227,20 @@ def main() -> None:
             def run(sql: str = sql, parameters: dict = parameters) -> int:
                 with connection.cursor() as cursor:
                     cursor.execute(sql, parameters)
-                    return sum(row[2] for row in cursor.fetchall())
+                    return sum(row[3] for row in cursor.fetchall())
 
             seconds, total = timed(run, args.runs)
-            if total != located:
-                raise SystemExit(f"{ref_name} counted {total}, the service {located}: the comparison would be unfair")
+            if total != located + sum(counts.country_only.values()):
+                raise SystemExit(
+                    f"{ref_name} counted {total}, the service more or less: the comparison would be unfair"
+                )
             if seconds < best:
                 best_name, best = ref_name, seconds
         ratio = ours / best
         verdicts.append(ours <= TARGET_SECONDS and ratio <= TARGET_RATIO)
-        print(f"{name:<34}{located:>11,}{ours:>11.3f}{best:>12.3f}{ratio:>7.2f}  {best_name}")
-    print(
-        f"target <= {TARGET_SECONDS} s and <= {TARGET_RATIO}x the best SQL: "
-        f"{'PASS' if all(verdicts) else 'MISS'}"
-    )
+        country_only = sum(counts.country_only.values())
+        print(f"{name:<34}{located:>9,}{country_only:>10,}{ours:>11.3f}{best:>12.3f}{ratio:>7.2f}  {best_name}")
+    print(f"target <= {TARGET_SECONDS} s and <= {TARGET_RATIO}x the best SQL: {'PASS' if all(verdicts) else 'MISS'}")
     print("command: .venv/bin/python bench/affected_bench.py " + " ".join(sys.argv[1:]))
 
 

@@ -416,7 +416,8 @@ def warm_up(wrk: str, base_url: str, data_file: Path, args: argparse.Namespace) 
         rounds.append(run_wrk("warm-up", "", command))
         if len(rounds) >= 2:
             last, before = rounds[-1], rounds[-2]
-            if last.max_ms < 1000 and abs(last.rps - before.rps) <= 0.15 * max(last.rps, before.rps):
+            steady = min(last.rps, before.rps) >= 0.85 * max(last.rps, before.rps)
+            if last.requests and before.requests and last.max_ms < 1000 and steady:
                 return rounds, True
     return rounds, False
 
@@ -514,11 +515,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--users",
         type=int,
-        help="citizens per log level (default: enough for every PUT to create a profile at 110%% of the target rate)",
+        help="citizens per log level (default: enough for every PUT to create a profile at the target rate)",
     )
     parser.add_argument("--duration", type=int, default=20, help="seconds of registration load (default %(default)s)")
     parser.add_argument(
-        "--reference-duration", type=int, default=6, help="seconds for each reference path (default %(default)s)"
+        "--reference-duration", type=int, default=5, help="seconds for each reference path (default %(default)s)"
     )
     parser.add_argument("--connections", type=int, default=16, help="wrk connections (default %(default)s)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads (default %(default)s)")
@@ -542,7 +543,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.log_levels = [level.strip().upper() for level in args.log_levels.split(",") if level.strip()]
     if args.users is None:
-        args.users = math.ceil(args.duration * TARGET_RPS / 2 * 1.1)
+        args.users = math.ceil(args.duration * TARGET_RPS / 2)
     if args.threads < 1 or args.connections < args.threads:
         parser.error("need --threads >= 1 and --connections >= --threads")
     if args.users < args.threads * 2:

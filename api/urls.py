@@ -5,4 +5,5 @@ urlpatterns = [
     path("", include("api.registrations.urls")),
     path("", include("api.crises.urls")),
     path("", include("api.audit.urls")),
+    path("", include("api.notifications.urls")),
 ]

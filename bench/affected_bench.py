@@ -47,7 +47,8 @@ SELECT gen_random_uuid(), id, day, day + 60, now()
 FROM (SELECT id, DATE '2026-01-01' + (random() * 300)::int AS day FROM registrations_traveller) t;
 
 CREATE TEMP TABLE bench_draw AS
-SELECT gen_random_uuid() AS stay_id, t.id AS trip_id, t.traveller_id, t.start_date, k, random() AS r, random() AS kind, random() AS noise_lon,
+SELECT gen_random_uuid() AS stay_id, t.id AS trip_id, t.traveller_id, t.start_date, k,
+       random() AS r, random() AS kind, random() AS noise_lon,
        random() AS noise_lat, random() AS jitter_a, random() AS jitter_b
 FROM registrations_trip t CROSS JOIN generate_series(0, 1) k;
 

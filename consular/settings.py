@@ -142,6 +142,7 @@ INSTALLED_APPS = [
     "accounts",
     "registrations",
     "crises",
+    "notifications",
     "api",
 ]
 
@@ -259,6 +260,33 @@ CRISIS_MAX_BODY_BYTES = env_int("CRISIS_MAX_BODY_BYTES", 16 * 1024 * 1024)
 SUPPRESS_BELOW = env_int("SUPPRESS_BELOW", 10)
 REVEAL_APPROVAL_ABOVE = env_int("REVEAL_APPROVAL_ABOVE", 500)
 
+# --- Notifications -----------------------------------------------------------------
+PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000") or "").rstrip("/")
+if PRODUCTION and not PUBLIC_BASE_URL.startswith("https://"):
+    raise ImproperlyConfigured("PUBLIC_BASE_URL must be the service's https:// address in production.")
+SMS_PROVIDER_URL = env("SMS_PROVIDER_URL", "")
+SMS_PROVIDER_TOKEN = env("SMS_PROVIDER_TOKEN", "")
+SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10)
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.filebased.EmailBackend",
+)
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(LOCAL_DIR / "mail"))
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "consular-alerts@localhost")
+EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", "consular.invalid")
+DELIVERY_MAX_ATTEMPTS = env_int("DELIVERY_MAX_ATTEMPTS", 5)
+DELIVERY_LEASE_SECONDS = env_int("DELIVERY_LEASE_SECONDS", 300)
+DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 1000)
+DELIVERY_CLAIM_SIZE = env_int("DELIVERY_CLAIM_SIZE", 25)
+DELIVERY_TASK_BUDGET_SECONDS = env_int("DELIVERY_TASK_BUDGET_SECONDS", 60)
+CHECKIN_TOKEN_MAX_AGE_SECONDS = env_int("CHECKIN_TOKEN_MAX_AGE_SECONDS", 14 * 24 * 3600)
+
 # --- Worker (django-q2) --------------------------------------------------------
 Q_WORKERS = env_int("Q_WORKERS", 2)
 Q_TASK_TIMEOUT_SECONDS = env_int("Q_TASK_TIMEOUT_SECONDS", 120)
@@ -266,8 +294,9 @@ Q_CLUSTER = {
     "name": "consular",
     "workers": Q_WORKERS,
     "timeout": Q_TASK_TIMEOUT_SECONDS,
-    # django-q2 re-queues a task not acknowledged within `retry`: it must exceed the timeout.
-    "retry": Q_TASK_TIMEOUT_SECONDS + 60,
+    # django-q2 re-queues a task not acknowledged within `retry`: it should exceed the
+    # timeout (a lower value only makes sense in tests of exactly that situation).
+    "retry": env_int("Q_RETRY_SECONDS", Q_TASK_TIMEOUT_SECONDS + 60),
     "max_attempts": 1,
     "save_limit": 250,
     "ack_failures": True,

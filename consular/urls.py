@@ -3,12 +3,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from api.exceptions import json_not_found, json_server_error
 from consular import health
+from notifications.views import checkin_page
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("checkin/<str:token>", checkin_page, name="checkin-page"),
     path("api/v1/", include("api.urls")),
     # Unknown API paths answer JSON whatever DEBUG says, and whatever the method.
     re_path(r"^api/", json_not_found, name="api-not-found"),

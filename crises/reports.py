@@ -35,8 +35,24 @@ def _section(by_country: dict[str, int], k: int | None) -> tuple[dict[str, Any],
     return {**_total(total_cell), "by_country": _by_country(cells)}, total
 
 
-def affected_report(*, crisis: Crisis, counts: AffectedCounts, suppress_below: int | None) -> dict[str, Any]:
-    """``suppress_below`` is k for analysts (counts 1..k-1 hidden), None for everyone else."""
+def _checkins(checkins: dict[str, int] | None, k: int | None) -> dict[str, Any] | None:
+    if checkins is None:
+        return None
+    if k is None:
+        return dict(checkins)
+    out: dict[str, Any] = {}
+    for name, cell in suppress_breakdown(checkins, k).items():
+        out[name] = cell.count
+        if cell.suppressed:
+            out[f"{name}_suppressed"] = True
+    return out
+
+
+def affected_report(
+    *, crisis: Crisis, counts: AffectedCounts, suppress_below: int | None, checkins: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """``suppress_below`` is k for analysts (counts 1..k-1 hidden), None for everyone else;
+    ``checkins`` is the check-in breakdown once a campaign asked for them."""
     by_country: dict[str, int] = {}
     by_precision = {"point": 0, "city": 0}
     for (country, precision), n in counts.located.items():
@@ -62,5 +78,6 @@ def affected_report(*, crisis: Crisis, counts: AffectedCounts, suppress_below: i
         "as_of": timezone.now().isoformat(),
         "located": located,
         "country_only": country_only,
+        "checkins": _checkins(checkins, suppress_below),
         "suppressed_below": suppress_below,
     }

@@ -21,7 +21,7 @@ from crises.models import Crisis
 # consecutive ST_Intersects calls. A point on an edge shared by two parts
 # matches twice, hence DISTINCT ON. `country_only`: country-precision stays in a
 # country the area touches, for travellers not already located.
-_AFFECTED_SQL = """
+AFFECTED_CTE = """
 WITH located AS MATERIALIZED (
     SELECT DISTINCT ON (s.traveller_id) s.traveller_id, s.country, s.precision
     FROM crises_crisispart p
@@ -45,7 +45,7 @@ WITH located AS MATERIALIZED (
 """
 
 COUNTS_SQL = (
-    _AFFECTED_SQL
+    AFFECTED_CTE
     + """
 SELECT 'located' AS kind, country, precision, count(*) FROM located GROUP BY country, precision
 UNION ALL
@@ -54,7 +54,7 @@ SELECT 'country_only', country, precision, count(*) FROM country_only GROUP BY c
 )
 
 IDS_SQL = (
-    _AFFECTED_SQL
+    AFFECTED_CTE
     + """
 SELECT traveller_id, 'located' FROM located WHERE %(country)s = '' OR country = %(country)s
 UNION ALL
@@ -87,7 +87,8 @@ def crisis_window(crisis: Crisis) -> Window:
     return Window(crisis.starts_at.date(), crisis.ends_at.date() if crisis.ends_at else date.max)
 
 
-def _parameters(crisis: Crisis, user: User, *, include_country_only: bool, country: str = "") -> dict[str, Any]:
+def affected_parameters(crisis: Crisis, user: User, *, include_country_only: bool, country: str = "") -> dict[str, Any]:
+    """Parameters of AFFECTED_CTE for this crisis as seen by this user."""
     window = crisis_window(crisis)
     everywhere = user.role == Role.ADMIN
     return {
@@ -112,7 +113,7 @@ def affected_counts(*, crisis: Crisis, user: User) -> AffectedCounts:
     located: dict[tuple[str, str], int] = {}
     country_only: dict[str, int] = {}
     with connection.cursor() as cursor:
-        cursor.execute(COUNTS_SQL, _parameters(crisis, user, include_country_only=True))
+        cursor.execute(COUNTS_SQL, affected_parameters(crisis, user, include_country_only=True))
         for kind, country, precision, count in cursor.fetchall():
             if kind == "located":
                 located[(country, precision)] = count
@@ -126,5 +127,7 @@ def affected_traveller_ids(
 ) -> list[tuple[uuid.UUID, str]]:
     """(traveller id, "located" | "country_only") of everyone affected, for a reveal or a campaign."""
     with connection.cursor() as cursor:
-        cursor.execute(IDS_SQL, _parameters(crisis, user, include_country_only=include_country_only, country=country))
+        cursor.execute(
+            IDS_SQL, affected_parameters(crisis, user, include_country_only=include_country_only, country=country)
+        )
         return [(row[0], row[1]) for row in cursor.fetchall()]

@@ -202,7 +202,10 @@ def reveal_records(*, crisis: Crisis, traveller_ids: list[uuid.UUID]) -> list[di
         for stay_id, traveller_id, country, city_enc, start, end in cursor.fetchall():
             stays.setdefault(traveller_id, []).append((stay_id, country, city_enc, start, end))
     records = []
+    from notifications.selectors import latest_checkins
     from registrations.models import Stay  # the register's table, read for the city only
+
+    checkins = latest_checkins(crisis=crisis, traveller_ids=traveller_ids)
 
     for traveller in Traveller.objects.filter(pk__in=traveller_ids).select_related("data_key").order_by("ref"):
         cipher = traveller.data_key.cipher()
@@ -223,6 +226,7 @@ def reveal_records(*, crisis: Crisis, traveller_ids: list[uuid.UUID]) -> list[di
                     }
                     for stay_id, country, city_enc, start, end in stays.get(traveller.pk, [])
                 ],
+                "checkin": checkins.get(traveller.pk),
             }
         )
     return records

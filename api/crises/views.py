@@ -25,6 +25,7 @@ from api.permissions import IsOfficer, IsStaff, IsSupervisor
 from crises import selectors, services
 from crises.models import Crisis, RevealRequest, Status
 from crises.reports import affected_report
+from notifications.selectors import crisis_checkins
 
 
 class CrisisEditorPermission(IsStaff):
@@ -118,7 +119,8 @@ class AffectedView(APIView):
         crisis = _crisis(request, crisis_id)
         counts = selectors.affected_counts(crisis=crisis, user=request.user)
         k = settings.SUPPRESS_BELOW if request.user.role == Role.ANALYST else None
-        return Response(affected_report(crisis=crisis, counts=counts, suppress_below=k))
+        checkins = crisis_checkins(crisis)
+        return Response(affected_report(crisis=crisis, counts=counts, suppress_below=k, checkins=checkins))
 
 
 def _reveal_response(result: services.RevealResult) -> Response:

@@ -15,6 +15,8 @@ PUBLIC_URL_NAMES = {
     "auth-register",
     "auth-token",
     "api-not-found",
+    "checkin-api",  # anonymous by design: the signed token in the message is the credential
+    "checkin-page",
 }
 
 SAMPLE_BY_CONVERTER = {"uuid": str(uuid.uuid4()), "int": "1", "str": "sample", "slug": "sample", "path": "sample"}

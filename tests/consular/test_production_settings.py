@@ -25,6 +25,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         BLIND_INDEX_KEY=base64.b64encode(secrets.token_bytes(32)).decode(),
         DATABASE_URL="postgres://consular@db.invalid/consular",
         ALLOWED_HOSTS="consular.example.gov",
+        PUBLIC_BASE_URL="https://consular.example.gov",
     )
     env.update(overrides)
     return {key: value for key, value in env.items() if value != ""}

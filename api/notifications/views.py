@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import re
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.crises.views import _crisis
+from api.notifications.serializers import CampaignAccepted, CampaignInput, CheckInInput, DryRunOutput
+from api.permissions import IsOfficer, IsStaff, Public
+from consular.errors import DomainError
+from notifications import selectors, services
+
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+
+
+def _accepted(campaign) -> Response:
+    body = {"id": str(campaign.pk), "status": campaign.status, "recipients": campaign.recipients}
+    return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class CampaignCreateView(APIView):
+    permission_classes = [IsOfficer]
+
+    @extend_schema(request=CampaignInput, responses={200: DryRunOutput, 202: CampaignAccepted})
+    def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
+        crisis = _crisis(request, crisis_id)
+        key = request.headers.get("Idempotency-Key", "")
+        if key and not _IDEMPOTENCY_KEY.match(key):
+            raise DomainError("invalid", "Invalid Idempotency-Key header: 8 to 100 of A-Z a-z 0-9 . _ : -.")
+        data = CampaignInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        dry_run = data.validated_data.pop("dry_run")
+        wanted = services.campaign_validate(data.validated_data, crisis=crisis)
+        if dry_run:
+            result = services.campaign_dry_run(crisis=crisis, user=request.user, request=wanted)
+            return Response(DryRunOutput(result).data)
+        campaign = services.campaign_launch(crisis=crisis, user=request.user, request=wanted, idempotency_key=key)
+        return _accepted(campaign)
+
+
+def _campaign(request: Request, campaign_id: uuid.UUID):
+    campaign = selectors.campaign_for(user=request.user, campaign_id=campaign_id)
+    if campaign is None:
+        raise NotFound()
+    return campaign
+
+
+class CampaignDetailView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, campaign_id: uuid.UUID) -> Response:
+        return Response(selectors.campaign_progress(_campaign(request, campaign_id)))
+
+
+class CampaignCloseView(APIView):
+    permission_classes = [IsOfficer]
+
+    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, campaign_id: uuid.UUID) -> Response:
+        campaign = services.campaign_close(campaign=_campaign(request, campaign_id), user=request.user)
+        return Response(selectors.campaign_progress(campaign))
+
+
+class CheckInView(APIView):
+    """Anonymous, by the signed token of the link in the message: the crisis title and the answer only."""
+
+    permission_classes = [Public]
+    authentication_classes: list = []
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def _answer(self, token: str) -> dict:
+        campaign, traveller = services.checkin_context(token)
+        current = services.current_checkin(campaign, traveller)
+        return {"crisis": campaign.crisis.title, "status": current.status if current else None}
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, token: str) -> Response:
+        return Response(self._answer(token))
+
+    @extend_schema(request=CheckInInput, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request, token: str) -> Response:
+        services.checkin_context(token)  # a forged or expired token is refused before the body is read
+        data = CheckInInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.checkin_record(token=token, **data.validated_data)
+        return Response(self._answer(token))

@@ -1,0 +1,108 @@
+"""Delivery channels. Adding one is one class with ``name``, ``address`` and ``send``."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Decrypted at send time, held in memory for one send, never stored or logged."""
+
+    given_name: str
+    phone: str | None
+    email: str | None
+    language: str
+
+
+class SendError(Exception):
+    """A failed send. ``transient`` failures are retried with backoff; the text carries no personal data."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class Channel:
+    name: ClassVar[str]
+    # Longest text the channel accepts after rendering (None: no limit).
+    max_length: ClassVar[int | None] = None
+
+    def configured(self) -> bool:
+        return True
+
+    def address(self, contact: Contact) -> str | None:
+        raise NotImplementedError
+
+    def send(self, *, to: str, subject: str, text: str, idempotency_key: str) -> str:
+        """Send one message; return the provider's message id. Raise SendError on failure."""
+        raise NotImplementedError
+
+
+class EmailChannel(Channel):
+    name = "email"
+
+    def address(self, contact: Contact) -> str | None:
+        return contact.email
+
+    def send(self, *, to: str, subject: str, text: str, idempotency_key: str) -> str:
+        # SMTP has no idempotency: the Message-ID lets receiving systems drop a
+        # duplicate should a worker die between sending and recording.
+        message_id = f"<{idempotency_key}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+        message = EmailMessage(subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers={"Message-ID": message_id})
+        try:
+            message.send(fail_silently=False)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise SendError("recipient refused by the mail server", transient=False) from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise SendError(f"mail server error ({type(exc).__name__})", transient=True) from exc
+        return message_id
+
+
+class SmsChannel(Channel):
+    """Posts ``{"to": "+E164", "text": ...}`` as JSON to SMS_PROVIDER_URL with a bearer token."""
+
+    name = "sms"
+    max_length = 480
+
+    def configured(self) -> bool:
+        return bool(settings.SMS_PROVIDER_URL)
+
+    def address(self, contact: Contact) -> str | None:
+        return contact.phone
+
+    def send(self, *, to: str, subject: str, text: str, idempotency_key: str) -> str:
+        body = json.dumps({"to": to, "text": text}).encode()
+        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's configuration
+            settings.SMS_PROVIDER_URL,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {settings.SMS_PROVIDER_TOKEN}",
+                "Idempotency-Key": idempotency_key,
+            },
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=settings.SMS_TIMEOUT_SECONDS) as response:  # noqa: S310
+                answer = response.read(65536)
+        except urllib.error.HTTPError as exc:
+            transient = exc.code == 429 or exc.code >= 500
+            raise SendError(f"SMS provider answered HTTP {exc.code}", transient=transient) from exc
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+            raise SendError(f"SMS provider unreachable ({type(exc).__name__})", transient=True) from exc
+        try:
+            return str(json.loads(answer or b"{}").get("id", ""))[:200]
+        except (ValueError, AttributeError):
+            return ""
+
+
+CHANNELS: dict[str, Channel] = {channel.name: channel for channel in (EmailChannel(), SmsChannel())}

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class CampaignStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    DONE = "done", "Every delivery has an outcome"
+    CLOSED = "closed", "Closed: check-ins no longer accepted"
+
+
+class Campaign(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    crisis = models.ForeignKey("crises.Crisis", on_delete=models.PROTECT, related_name="campaigns")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Templates written by officers: {"en": "...", "fr": "..."} with {given_name} and {checkin_url}.
+    messages = models.JSONField()
+    default_language = models.CharField(max_length=35)
+    channels = ArrayField(models.CharField(max_length=8, choices=Channel.choices))
+    ask_checkin = models.BooleanField(default=False)
+    include_country_only = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=CampaignStatus.choices, default=CampaignStatus.QUEUED)
+    recipients = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # A retried POST with the same Idempotency-Key finds the campaign it created.
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="campaign_idempotency_key_unique",
+            )
+        ]
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENDING = "sending", "Claimed by a worker"
+    SENT = "sent", "Accepted by the provider"
+    FAILED = "failed", "Refused permanently"
+    DEAD = "dead", "Gave up after repeated failures"
+
+
+class Delivery(models.Model):
+    """One message to one traveller on one channel. Holds ids and outcomes, no contact data."""
+
+    id = models.BigAutoField(primary_key=True)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    traveller = models.ForeignKey("registrations.Traveller", on_delete=models.CASCADE, related_name="+")
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "traveller", "channel"], name="delivery_once_per_channel"),
+        ]
+        indexes = [models.Index(fields=["campaign", "status"], name="delivery_campaign_status")]
+
+
+class CheckInStatus(models.TextChoices):
+    SAFE = "safe", "I am safe"
+    NEED_HELP = "need_help", "I need help"
+
+
+class CheckIn(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="checkins")
+    traveller = models.ForeignKey("registrations.Traveller", on_delete=models.CASCADE, related_name="checkins")
+    status = models.CharField(max_length=10, choices=CheckInStatus.choices)
+    message_enc = models.BinaryField(null=True)  # under the traveller's data key
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "traveller"], name="checkin_once_per_campaign")]

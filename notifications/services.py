@@ -1,0 +1,400 @@
+"""Campaigns: counts first, fan-out in the database, sending by workers, check-ins."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from accounts.models import User
+from consular.crypto import seal, unseal
+from consular.errors import DomainError
+from crises.models import Crisis, Status
+from crises.selectors import AFFECTED_CTE, affected_parameters
+from notifications import messages as templates
+from notifications.channels import CHANNELS, Contact, SendError
+from notifications.models import (
+    Campaign,
+    CampaignStatus,
+    CheckIn,
+    CheckInStatus,
+    Delivery,
+    DeliveryStatus,
+)
+from registrations.models import Traveller
+
+log = logging.getLogger(__name__)
+SEND_BATCH = "notifications.tasks.send_batch"
+
+DRY_RUN_SQL = (
+    AFFECTED_CTE  # noqa: S608 - module constants only, no outside text
+    + """
+SELECT t.language, t.consent_contact, t.email_enc IS NOT NULL, t.phone_enc IS NOT NULL, count(*)
+FROM (SELECT traveller_id FROM located UNION SELECT traveller_id FROM country_only) a
+JOIN registrations_traveller t ON t.id = a.traveller_id
+GROUP BY 1, 2, 3, 4
+"""
+)
+
+# The whole fan-out is one statement: the join feeds the inserts, no row passes through Python.
+FAN_OUT_SQL = (
+    AFFECTED_CTE  # noqa: S608 - module constants only, no outside text
+    + """
+INSERT INTO notifications_delivery
+    (campaign_id, traveller_id, channel, status, attempts, provider_message_id, last_error)
+SELECT %(campaign_id)s, t.id, ch.channel, 'pending', 0, '', ''
+FROM (SELECT traveller_id FROM located UNION SELECT traveller_id FROM country_only) a
+JOIN registrations_traveller t ON t.id = a.traveller_id AND t.consent_contact
+CROSS JOIN unnest(%(channels)s::text[]) AS ch(channel)
+WHERE (ch.channel = 'email' AND t.email_enc IS NOT NULL) OR (ch.channel = 'sms' AND t.phone_enc IS NOT NULL)
+ON CONFLICT (campaign_id, traveller_id, channel) DO NOTHING
+"""
+)
+
+BATCHES_SQL = """
+SELECT min(id), max(id) FROM (
+    SELECT id, (row_number() OVER (ORDER BY id) - 1) / %(size)s AS batch
+    FROM notifications_delivery WHERE campaign_id = %(campaign_id)s AND status = 'pending'
+) numbered GROUP BY batch ORDER BY 1
+"""
+
+# Claims up to `limit` deliveries of a batch for this worker. SKIP LOCKED keeps two
+# workers on the same batch (a redelivered task, a second cluster) off each other's
+# rows; the lease hands the rows of a worker that died to the next one, and the
+# attempt is counted at claim time, so a delivery that kills its worker ends dead.
+CLAIM_SQL = """
+UPDATE notifications_delivery d
+SET status = 'sending', attempts = d.attempts + 1, lease_until = now() + make_interval(secs => %(lease)s)
+WHERE d.id IN (
+    SELECT id FROM notifications_delivery
+    WHERE campaign_id = %(campaign_id)s AND id BETWEEN %(first)s AND %(last)s
+      AND ((status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now()))
+           OR (status = 'sending' AND lease_until < now()))
+    ORDER BY id
+    FOR UPDATE SKIP LOCKED
+    LIMIT %(limit)s
+)
+RETURNING d.id, d.traveller_id, d.channel, d.attempts
+"""
+
+
+@dataclass(frozen=True)
+class DryRun:
+    recipients: int
+    by_channel: dict[str, int]
+    by_language: dict[str, int]
+    without_consent: int
+
+
+@dataclass(frozen=True)
+class CampaignRequest:
+    messages: dict[str, str]
+    default_language: str
+    channels: list[str]
+    ask_checkin: bool
+    include_country_only: bool
+
+
+def campaign_validate(data: dict[str, Any], *, crisis: Crisis) -> CampaignRequest:
+    if crisis.status != Status.ACTIVE:
+        raise DomainError("conflict", f"Campaigns go to active crises; this one is {crisis.status}.", status=409)
+    channels = data["channels"]
+    if not channels:
+        raise DomainError("invalid", "Invalid input.", fields={"channels": ["Choose at least one channel."]})
+    for name in channels:
+        if not CHANNELS[name].configured():
+            raise DomainError(
+                "invalid", "Invalid input.", fields={"channels": [f"The {name} channel is not configured."]}
+            )
+    messages, default = templates.validate_messages(
+        data["messages"], data["default_language"], ask_checkin=data["ask_checkin"]
+    )
+    limits = [CHANNELS[name].max_length for name in channels if CHANNELS[name].max_length]
+    if limits:
+        sample = checkin_url(templates.checkin_token(uuid.uuid4(), uuid.uuid4()))
+        templates.check_length(messages, limit=min(limits), sample_url=sample)
+    return CampaignRequest(
+        messages=messages,
+        default_language=default,
+        channels=sorted(set(channels)),
+        ask_checkin=data["ask_checkin"],
+        include_country_only=data["include_country_only"],
+    )
+
+
+def campaign_dry_run(*, crisis: Crisis, user: User, request: CampaignRequest) -> DryRun:
+    by_channel = dict.fromkeys(request.channels, 0)
+    by_language: dict[str, int] = {}
+    recipients = without_consent = 0
+    params = affected_parameters(crisis, user, include_country_only=request.include_country_only)
+    with connection.cursor() as cursor:
+        cursor.execute(DRY_RUN_SQL, params)
+        for language, consent, has_email, has_phone, count in cursor.fetchall():
+            if not consent:
+                without_consent += count
+                continue
+            reachable = [c for c in request.channels if (c == "email" and has_email) or (c == "sms" and has_phone)]
+            if not reachable:
+                continue
+            recipients += count
+            by_language[language] = by_language.get(language, 0) + count
+            for channel in reachable:
+                by_channel[channel] += count
+    return DryRun(recipients, by_channel, by_language, without_consent)
+
+
+def checkin_url(token: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/checkin/{token}"
+
+
+def _enqueue_batches(campaign_id: uuid.UUID) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(BATCHES_SQL, {"campaign_id": campaign_id, "size": settings.DELIVERY_BATCH_SIZE})
+        batches = cursor.fetchall()
+    for first, last in batches:
+        # Ids only: the worker reads and decrypts what it needs at send time.
+        async_task(SEND_BATCH, str(campaign_id), first, last, q_options={"save": False})
+    return len(batches)
+
+
+@transaction.atomic
+def campaign_launch(*, crisis: Crisis, user: User, request: CampaignRequest, idempotency_key: str = "") -> Campaign:
+    """Create the campaign and all its deliveries in one transaction; batches are queued after commit."""
+    if idempotency_key:
+        existing = Campaign.objects.filter(created_by=user, idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing
+    campaign = Campaign(
+        crisis=crisis,
+        created_by=user,
+        messages=request.messages,
+        default_language=request.default_language,
+        channels=request.channels,
+        ask_checkin=request.ask_checkin,
+        include_country_only=request.include_country_only,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        with transaction.atomic():
+            campaign.save(force_insert=True)
+    except IntegrityError:
+        # The same key raced in from a retried request: answer with the first campaign.
+        return Campaign.objects.get(created_by=user, idempotency_key=idempotency_key)
+    params = affected_parameters(crisis, user, include_country_only=request.include_country_only)
+    with connection.cursor() as cursor:
+        cursor.execute(FAN_OUT_SQL, {**params, "campaign_id": campaign.pk, "channels": request.channels})
+        cursor.execute(
+            "SELECT count(DISTINCT traveller_id) FROM notifications_delivery WHERE campaign_id = %s", [campaign.pk]
+        )
+        campaign.recipients = cursor.fetchone()[0]
+    if campaign.recipients == 0:
+        campaign.status = CampaignStatus.DONE
+    campaign.save(update_fields=["recipients", "status"])
+    from consular.audit import audit_record
+
+    audit_record(
+        actor=user,
+        action="campaign.launch",
+        object_type="campaign",
+        object_id=campaign.pk,
+        details={"crisis": str(crisis.pk), "recipients": campaign.recipients, "channels": request.channels},
+    )
+    transaction.on_commit(lambda: _enqueue_batches(campaign.pk))
+    return campaign
+
+
+@transaction.atomic
+def campaign_close(*, campaign: Campaign, user: User) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.status == CampaignStatus.CLOSED:
+        raise DomainError("conflict", "The campaign is already closed.", status=409)
+    campaign.status = CampaignStatus.CLOSED
+    campaign.closed_at = timezone.now()
+    campaign.save(update_fields=["status", "closed_at"])
+    from consular.audit import audit_record
+
+    audit_record(actor=user, action="campaign.close", object_type="campaign", object_id=campaign.pk)
+    return campaign
+
+
+# --- Sending (worker side) -----------------------------------------------------------
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def _contact(traveller: Traveller) -> Contact:
+    cipher = traveller.data_key.cipher()
+    return Contact(
+        given_name=unseal(cipher, traveller, "given_name") or "",
+        phone=unseal(cipher, traveller, "phone"),
+        email=unseal(cipher, traveller, "email"),
+        language=traveller.language,
+    )
+
+
+def _finish(delivery_id: int, **fields: Any) -> None:
+    # Only the claim holder (status still 'sending') records an outcome.
+    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(lease_until=None, **fields)
+
+
+def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, channel_name: str, attempts: int) -> str:
+    """Send one claimed delivery and record its outcome; returns the new status."""
+    if attempts > settings.DELIVERY_MAX_ATTEMPTS:
+        _finish(delivery_id, status=DeliveryStatus.DEAD, last_error="gave up after repeated attempts")
+        return DeliveryStatus.DEAD
+    channel = CHANNELS[channel_name]
+    contact = _contact(traveller)
+    to = channel.address(contact)
+    if not to:
+        _finish(delivery_id, status=DeliveryStatus.FAILED, last_error="no address for this channel")
+        return DeliveryStatus.FAILED
+    template = templates.pick(campaign.messages, campaign.default_language, contact.language)
+    url = checkin_url(templates.checkin_token(campaign.pk, traveller.pk)) if campaign.ask_checkin else ""
+    text = templates.render_within(template, given_name=contact.given_name, checkin_url=url, limit=channel.max_length)
+    try:
+        provider_id = channel.send(
+            to=to, subject=campaign.crisis.title, text=text, idempotency_key=f"delivery-{delivery_id}"
+        )
+    except SendError as error:
+        if error.transient and attempts < settings.DELIVERY_MAX_ATTEMPTS:
+            _finish(
+                delivery_id,
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=timezone.now() + _backoff(attempts),
+                last_error=str(error)[:300],
+            )
+            return DeliveryStatus.PENDING
+        status = DeliveryStatus.DEAD if error.transient else DeliveryStatus.FAILED
+        _finish(delivery_id, status=status, last_error=str(error)[:300])
+        return status
+    _finish(delivery_id, status=DeliveryStatus.SENT, provider_message_id=provider_id, sent_at=timezone.now())
+    return DeliveryStatus.SENT
+
+
+def claim(*, campaign_id: str, first: int, last: int, limit: int) -> list[tuple[int, uuid.UUID, str, int]]:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            CLAIM_SQL,
+            {
+                "campaign_id": campaign_id,
+                "first": first,
+                "last": last,
+                "limit": limit,
+                "lease": settings.DELIVERY_LEASE_SECONDS,
+            },
+        )
+        return cursor.fetchall()
+
+
+def send_batch(*, campaign_id: str, first: int, last: int) -> int:
+    """Send the claimable deliveries with ids in [first, last]; returns how many were sent."""
+    campaign = Campaign.objects.select_related("crisis").filter(pk=campaign_id).first()
+    if campaign is None:
+        return 0
+    deadline = time.monotonic() + settings.DELIVERY_TASK_BUDGET_SECONDS
+    sent = 0
+    while time.monotonic() < deadline:
+        claimed = claim(campaign_id=campaign_id, first=first, last=last, limit=settings.DELIVERY_CLAIM_SIZE)
+        if not claimed:
+            break
+        travellers = Traveller.objects.select_related("data_key").in_bulk([row[1] for row in claimed])
+        for delivery_id, traveller_id, channel_name, attempts in claimed:
+            traveller = travellers.get(traveller_id)
+            if traveller is None:  # erased since the fan-out; the delivery went with them
+                continue
+            outcome = deliver_one(
+                campaign=campaign, delivery_id=delivery_id, traveller=traveller, channel_name=channel_name,
+                attempts=attempts,
+            )  # fmt: skip
+            sent += outcome == DeliveryStatus.SENT
+    else:
+        # Out of time budget (well inside django-q2's timeout): continue in a fresh task.
+        async_task(SEND_BATCH, campaign_id, first, last, q_options={"save": False})
+    _mark_done_if_finished(campaign_id)
+    return sent
+
+
+def _mark_done_if_finished(campaign_id: str) -> None:
+    unfinished = Delivery.objects.filter(
+        campaign_id=campaign_id, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+    ).exists()
+    if not unfinished:
+        Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.QUEUED).update(status=CampaignStatus.DONE)
+
+
+SWEEP_SQL = """
+SELECT campaign_id, min(id), max(id) FROM (
+    SELECT campaign_id, id, (row_number() OVER (PARTITION BY campaign_id ORDER BY id) - 1) / %(size)s AS batch
+    FROM notifications_delivery
+    WHERE (status = 'pending' AND next_attempt_at <= now())
+       OR (status = 'sending' AND lease_until < now())
+) due GROUP BY campaign_id, batch
+"""
+
+
+def deliveries_sweep() -> int:
+    """Queue the retries that are due and the deliveries of workers that died (run every minute)."""
+    with connection.cursor() as cursor:
+        cursor.execute(SWEEP_SQL, {"size": settings.DELIVERY_BATCH_SIZE})
+        due = cursor.fetchall()
+    for campaign_id, first, last in due:
+        async_task(SEND_BATCH, str(campaign_id), first, last, q_options={"save": False})
+    return len(due)
+
+
+# --- Check-ins -----------------------------------------------------------------------
+
+
+class CheckInGone(DomainError):
+    def __init__(self, message: str) -> None:
+        super().__init__("gone", message, status=410)
+
+
+def checkin_context(token: str) -> tuple[Campaign, Traveller]:
+    """The campaign and traveller behind a check-in token: 404 when forged, 410 when expired or closed."""
+    try:
+        campaign_id, traveller_id = templates.read_checkin_token(
+            token, max_age_seconds=settings.CHECKIN_TOKEN_MAX_AGE_SECONDS
+        )
+    except signing.SignatureExpired as exc:
+        raise CheckInGone("This check-in link has expired.") from exc
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise DomainError("not_found", "Not found.", status=404) from exc
+    campaign = Campaign.objects.select_related("crisis").filter(pk=campaign_id, ask_checkin=True).first()
+    traveller = Traveller.objects.select_related("data_key").filter(pk=traveller_id).first()
+    if campaign is None or traveller is None:
+        raise DomainError("not_found", "Not found.", status=404)
+    if campaign.status == CampaignStatus.CLOSED:
+        raise CheckInGone("Check-ins for this message are closed.")
+    return campaign, traveller
+
+
+def current_checkin(campaign: Campaign, traveller: Traveller) -> CheckIn | None:
+    return CheckIn.objects.filter(campaign=campaign, traveller=traveller).first()
+
+
+@transaction.atomic
+def checkin_record(*, token: str, status: str, message: str | None) -> CheckIn:
+    campaign, traveller = checkin_context(token)
+    if status not in CheckInStatus.values:
+        raise DomainError("invalid", "Invalid input.", fields={"status": ["Either safe or need_help."]})
+    if message is not None and (not isinstance(message, str) or len(message) > 500):
+        raise DomainError("invalid", "Invalid input.", fields={"message": ["At most 500 characters."]})
+    checkin, _ = CheckIn.objects.select_for_update().get_or_create(
+        campaign=campaign, traveller=traveller, defaults={"status": status}
+    )
+    checkin.status = status
+    seal(traveller.data_key.cipher(), checkin, "message", message.strip() if message and message.strip() else None)
+    checkin.save()
+    return checkin

@@ -1,0 +1,89 @@
+"""The check-in page behind the link in a message: plain HTML, no JavaScript, CSRF-protected."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_http_methods
+
+from consular.errors import DomainError
+from notifications import services
+
+TEXT = {
+    "en": {
+        "title": "Are you safe?",
+        "intro": "Your embassy is checking on citizens near: {crisis}",
+        "safe": "I am safe",
+        "help": "I need help",
+        "message": "Message for the embassy (optional)",
+        "thanks_safe": "Thank you. Your answer: you are safe.",
+        "thanks_help": "Thank you. Your answer: you need help. The embassy will contact you.",
+        "change": "You can change your answer until the embassy closes this check-in.",
+        "gone": "This check-in link is no longer valid.",
+        "missing": "This check-in link is not valid.",
+    },
+    "fr": {
+        "title": "Êtes-vous en sécurité ?",
+        "intro": "Votre ambassade prend des nouvelles des ressortissants proches de : {crisis}",
+        "safe": "Je suis en sécurité",
+        "help": "J'ai besoin d'aide",
+        "message": "Message pour l'ambassade (facultatif)",
+        "thanks_safe": "Merci. Votre réponse : vous êtes en sécurité.",
+        "thanks_help": "Merci. Votre réponse : vous avez besoin d'aide. L'ambassade vous contactera.",
+        "change": "Vous pouvez modifier votre réponse jusqu'à la clôture par l'ambassade.",
+        "gone": "Ce lien n'est plus valable.",
+        "missing": "Ce lien n'est pas valable.",
+    },
+    "es": {
+        "title": "¿Está a salvo?",
+        "intro": "Su embajada está contactando a los ciudadanos cerca de: {crisis}",
+        "safe": "Estoy a salvo",
+        "help": "Necesito ayuda",
+        "message": "Mensaje para la embajada (opcional)",
+        "thanks_safe": "Gracias. Su respuesta: está a salvo.",
+        "thanks_help": "Gracias. Su respuesta: necesita ayuda. La embajada se pondrá en contacto.",
+        "change": "Puede cambiar su respuesta hasta que la embajada cierre este control.",
+        "gone": "Este enlace ya no es válido.",
+        "missing": "Este enlace no es válido.",
+    },
+}
+
+
+def _text(language: str) -> tuple[str, dict[str, str]]:
+    primary = (language or "en").split("-")[0].lower()
+    return (primary, TEXT[primary]) if primary in TEXT else ("en", TEXT["en"])
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    return response
+
+
+@ensure_csrf_cookie
+@require_http_methods(["GET", "POST"])
+def checkin_page(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        campaign, traveller = services.checkin_context(token)
+    except DomainError as error:
+        lang, text = _text(request.headers.get("Accept-Language", "en")[:2])
+        message = text["gone"] if error.status == 410 else text["missing"]
+        page = render(request, "notifications/checkin.html", {"lang": lang, "t": text, "problem": message})
+        page.status_code = error.status
+        return _no_store(page)
+    lang, text = _text(traveller.language)
+    context = {"lang": lang, "t": text, "intro": text["intro"].format(crisis=campaign.crisis.title)}
+    if request.method == "POST":
+        status = request.POST.get("status", "")
+        message = request.POST.get("message", "")[:500] or None
+        try:
+            services.checkin_record(token=token, status=status, message=message)
+        except DomainError as error:
+            page = render(request, "notifications/checkin.html", {**context, "problem": error.message})
+            page.status_code = error.status
+            return _no_store(page)
+    current = services.current_checkin(campaign, traveller)
+    if current is not None:
+        context["answered"] = text["thanks_safe"] if current.status == "safe" else text["thanks_help"]
+    return _no_store(render(request, "notifications/checkin.html", context))

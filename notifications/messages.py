@@ -7,7 +7,7 @@ import re
 from django.core import signing
 
 from consular.errors import DomainError
-from registrations.validation import Errors, normalise_language
+from registrations.validation import Errors, Invalid, normalise_language
 
 PLACEHOLDERS = frozenset({"given_name", "checkin_url"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -19,6 +19,14 @@ CHECKIN_SALT = "consular.checkin"
 
 
 def validate_messages(messages: object, default_language: object, *, ask_checkin: bool) -> tuple[dict[str, str], str]:
+    """Clean templates keyed by normalised language tag, and the default language; 400 naming the field."""
+    try:
+        return _validate_messages(messages, default_language, ask_checkin=ask_checkin)
+    except Invalid as exc:
+        raise DomainError("invalid", "Invalid input.", fields=exc.errors) from exc
+
+
+def _validate_messages(messages: object, default_language: object, *, ask_checkin: bool) -> tuple[dict[str, str], str]:
     errors = Errors()
     clean: dict[str, str] = {}
     if not isinstance(messages, dict) or not messages:

@@ -106,6 +106,7 @@ def traveller_with_stay(
     city: str | None = None,
     given_name: str = "Ana",
     consent: bool = True,
+    phone: str = "+64 21 123 4567",
 ):
     """A registered traveller (no login, as if imported) with one trip and one stay.
 
@@ -128,6 +129,7 @@ def traveller_with_stay(
         given_name=given_name,
         passport_number=f"TS{n:08d}",
         email=f"t{n}@example.test",
+        phone=phone,
         consent={"contact": consent, "share_with_partners": False},
     )
     apply_profile(traveller, cipher, validate_profile(profile))

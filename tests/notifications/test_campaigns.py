@@ -1,0 +1,154 @@
+import pytest
+from django_q.models import OrmQ
+
+from notifications.models import Campaign, Delivery
+from tests.factories import traveller_with_stay
+
+CAMPAIGN = {
+    "messages": {
+        "en": "Cyclone warning. {given_name}, are you safe? {checkin_url}",
+        "fr": "Alerte cyclone, {given_name}.",
+    },
+    "default_language": "en",
+    "channels": ["email", "sms"],
+    "ask_checkin": True,
+}
+
+
+def launch(client, crisis, body=None, **headers):
+    return client.post(f"/api/v1/crises/{crisis.pk}/campaigns", body or CAMPAIGN, format="json", **headers)
+
+
+@pytest.fixture
+def officer(client_for, olivia):
+    return client_for(olivia)
+
+
+@pytest.fixture
+def three_affected(active_crisis):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    traveller_with_stay(lon=178.1, lat=-18.1)
+    traveller_with_stay(lon=178.2, lat=-18.2, consent=False)
+    traveller_with_stay(lon=0.0, lat=0.0, country="GH")  # elsewhere
+
+
+def test_a_dry_run_answers_counts_only(officer, active_crisis, three_affected, sms):
+    response = launch(officer, active_crisis, {**CAMPAIGN, "dry_run": True})
+    assert response.status_code == 200
+    assert response.json() == {
+        "recipients": 2,
+        "by_channel": {"email": 2, "sms": 2},
+        "by_language": {"en": 2},
+        "without_consent": 1,
+    }
+    assert not Campaign.objects.exists()
+    assert not OrmQ.objects.exists()
+
+
+def test_a_campaign_creates_one_delivery_per_consenting_traveller_and_channel(
+    officer, active_crisis, three_affected, sms
+):
+    response = launch(officer, active_crisis)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued" and body["recipients"] == 2
+    assert Delivery.objects.count() == 4
+    assert set(Delivery.objects.values_list("channel", flat=True)) == {"email", "sms"}
+
+
+def test_batches_are_queued_after_commit_with_ids_only(officer, active_crisis, three_affected, sms,
+                                                      django_capture_on_commit_callbacks):  # fmt: skip
+    from django_q.signing import SignedPackage
+
+    with django_capture_on_commit_callbacks(execute=True):
+        launch(officer, active_crisis)
+    (queued,) = OrmQ.objects.all()
+    task = SignedPackage.loads(queued.payload)
+    campaign = Campaign.objects.get()
+    assert task["func"] == "notifications.tasks.send_batch"
+    assert task["args"][0] == str(campaign.pk)
+    assert all(isinstance(arg, int) for arg in task["args"][1:])
+    text = repr(task)
+    for personal in ("Ana", "Tuilagi", "+6421", "@example.test", "Cyclone warning"):
+        assert personal not in text
+
+
+def test_a_replayed_idempotency_key_returns_the_same_campaign(officer, active_crisis, three_affected, sms):
+    first = launch(officer, active_crisis, HTTP_IDEMPOTENCY_KEY="retry-key-12345").json()
+    second = launch(officer, active_crisis, HTTP_IDEMPOTENCY_KEY="retry-key-12345").json()
+    assert first["id"] == second["id"]
+    assert Campaign.objects.count() == 1
+    assert Delivery.objects.count() == 4
+
+
+def test_a_campaign_with_no_recipients_is_accepted_with_zero_and_done(officer, active_crisis, sms):
+    body = launch(officer, active_crisis).json()
+    assert body == {"id": body["id"], "status": "done", "recipients": 0}
+    assert not OrmQ.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"channels": []}, "channels"),
+        ({"channels": ["pigeon"]}, "channels"),
+        ({"messages": {}}, "messages"),
+        ({"messages": {"en": "  "}}, "messages.en"),
+        ({"messages": {"klingon-xx-yy": "Hello"}}, "messages.klingon-xx-yy"),
+        ({"messages": {"en": "Hello {surname}"}}, "messages.en"),
+        ({"messages": {"en": "x" * 470}}, "messages.en"),  # too long for SMS once the link is added
+        ({"default_language": "de"}, "default_language"),
+        ({"ask_checkin": "yes"}, "ask_checkin"),
+        ({"extra": 1}, "extra"),
+    ],
+)
+def test_bad_campaigns_get_400_and_create_and_queue_nothing(officer, active_crisis, three_affected, sms, change, field):
+    response = launch(officer, active_crisis, {**CAMPAIGN, **change})
+    assert response.status_code == 400, response.content
+    assert field in response.json()["error"]["fields"]
+    assert not Campaign.objects.exists()
+    assert not OrmQ.objects.exists()
+
+
+def test_sms_is_refused_when_no_provider_is_configured(officer, active_crisis, three_affected, settings):
+    settings.SMS_PROVIDER_URL = ""
+    response = launch(officer, active_crisis)
+    assert response.status_code == 400
+    assert "channels" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("action", [None, "close"])
+def test_campaigns_go_only_to_active_crises(officer, ada, action, sms):
+    from crises.services import crisis_transition
+    from tests.factories import declared_crisis
+
+    crisis = declared_crisis(ada)
+    if action:
+        crisis_transition(crisis=crisis, user=ada, action="activate")
+        crisis_transition(crisis=crisis, user=ada, action="close")
+    assert launch(officer, crisis).status_code == 409
+    assert not Campaign.objects.exists()
+
+
+def test_a_crisis_outside_the_jurisdiction_is_404(client_for, oscar, active_crisis, sms):
+    assert launch(client_for(oscar), active_crisis).status_code == 404
+
+
+def test_analysts_cannot_launch_campaigns(client_for, ann, active_crisis, sms):
+    assert launch(client_for(ann), active_crisis).status_code == 403
+
+
+def test_progress_is_counts_only_and_close_ends_it(officer, active_crisis, three_affected, sms):
+    campaign_id = launch(officer, active_crisis).json()["id"]
+    body = officer.get(f"/api/v1/campaigns/{campaign_id}").json()
+    assert body == {
+        "id": campaign_id, "status": "queued", "recipients": 2, "queued": 4, "sent": 0, "failed": 0, "dead": 0,
+        "checkins": {"safe": 0, "need_help": 0, "no_response": 2},
+    }  # fmt: skip
+    assert officer.post(f"/api/v1/campaigns/{campaign_id}/close").json()["status"] == "closed"
+    assert officer.post(f"/api/v1/campaigns/{campaign_id}/close").status_code == 409
+
+
+def test_another_posts_officer_gets_404_on_the_campaign(officer, client_for, oscar, active_crisis, three_affected, sms):
+    campaign_id = launch(officer, active_crisis).json()["id"]
+    assert client_for(oscar).get(f"/api/v1/campaigns/{campaign_id}").status_code == 404

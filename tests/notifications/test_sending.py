@@ -1,0 +1,131 @@
+"""Sending a batch in-process against the local fake SMS provider and Django's in-memory mail."""
+
+from datetime import timedelta
+
+from django.core import mail
+from django.utils import timezone
+
+from notifications import services
+from notifications.models import Campaign, Delivery
+from tests.factories import traveller_with_stay
+
+
+def launch(officer_user, crisis, channels=("sms",), messages=None):
+    request = services.campaign_validate(
+        {
+            "messages": messages
+            or {"en": "Cyclone: {given_name}, reply via {checkin_url}", "fr": "Cyclone : {given_name}"},
+            "default_language": "en",
+            "channels": list(channels),
+            "ask_checkin": True,
+            "include_country_only": False,
+        },
+        crisis=crisis,
+    )
+    return services.campaign_launch(crisis=crisis, user=officer_user, request=request)
+
+
+def run_batches(campaign):
+    return services.send_batch(campaign_id=str(campaign.pk), first=0, last=2**62)
+
+
+def test_each_recipient_gets_one_sms_in_their_language_with_a_checkin_link(olivia, active_crisis, sms, settings):
+    traveller_with_stay(lon=178.0, lat=-18.0, given_name="Mele")
+    campaign = launch(olivia, active_crisis)
+    assert run_batches(campaign) == 1
+    (text,) = sms.messages_to("+64211234567")
+    assert text.startswith("Cyclone: Mele, reply via ")
+    assert f"{settings.PUBLIC_BASE_URL}/checkin/" in text
+    delivery = Delivery.objects.get()
+    assert delivery.status == "sent" and delivery.provider_message_id == "msg-0" and delivery.attempts == 1
+    assert Campaign.objects.get().status == "done"
+
+
+def test_a_french_speaker_gets_the_french_message(olivia, active_crisis, sms):
+    from registrations.models import Traveller
+
+    traveller = traveller_with_stay(lon=178.0, lat=-18.0, given_name="Jean")
+    Traveller.objects.filter(pk=traveller.pk).update(language="fr-CA")
+    run_batches(launch(olivia, active_crisis))
+    assert sms.messages_to("+64211234567") == ["Cyclone : Jean\n" + sms.messages_to("+64211234567")[0].split("\n")[1]]
+
+
+def test_email_goes_through_djangos_email_backend(olivia, active_crisis):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    run_batches(launch(olivia, active_crisis, channels=("email",)))
+    (message,) = mail.outbox
+    assert message.to[0].startswith("t") and message.to[0].endswith("@example.test")
+    assert message.subject == active_crisis.title
+    assert message.extra_headers["Message-ID"].startswith("<delivery-")
+
+
+def test_a_transient_failure_is_retried_later_with_backoff(olivia, active_crisis, sms):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    sms.fail_status = 503
+    run_batches(launch(olivia, active_crisis))
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending"
+    assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=20)
+    assert delivery.last_error == "SMS provider answered HTTP 503"
+
+
+def test_a_permanent_failure_is_marked_failed_at_once(olivia, active_crisis, sms):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    sms.fail_status = 400
+    run_batches(launch(olivia, active_crisis))
+    assert Delivery.objects.get().status == "failed"
+
+
+def test_a_delivery_that_keeps_failing_ends_dead_and_shows_in_the_counts(olivia, active_crisis, sms, settings):
+    from notifications.selectors import campaign_progress
+
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    sms.fail_status = 500
+    campaign = launch(olivia, active_crisis)
+    for _ in range(settings.DELIVERY_MAX_ATTEMPTS):
+        Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+        run_batches(campaign)
+    assert Delivery.objects.get().status == "dead"
+    assert campaign_progress(campaign)["dead"] == 1
+
+
+def test_the_error_text_carries_no_personal_data(olivia, active_crisis, sms):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    sms.fail_status = 422
+    run_batches(launch(olivia, active_crisis))
+    assert "+64" not in Delivery.objects.get().last_error
+
+
+def test_a_claim_held_by_another_worker_is_not_sent_twice(olivia, active_crisis, sms):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    campaign = launch(olivia, active_crisis)
+    (delivery_id,) = Delivery.objects.values_list("id", flat=True)
+    claimed = services.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10)
+    assert len(claimed) == 1
+    assert services.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10) == []
+
+
+def test_an_expired_lease_is_claimed_again_and_counts_an_attempt(olivia, active_crisis, sms):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    campaign = launch(olivia, active_crisis)
+    (delivery_id,) = Delivery.objects.values_list("id", flat=True)
+    services.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10)
+    Delivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))  # that worker died
+    (row,) = services.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10)
+    assert row[3] == 2
+
+
+def test_the_sweeper_queues_due_retries_and_abandoned_claims(olivia, active_crisis, sms):
+    from django_q.models import OrmQ
+
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    launch(olivia, active_crisis)
+    Delivery.objects.update(status="sending", lease_until=timezone.now() - timedelta(seconds=5))
+    assert services.deliveries_sweep() == 1
+    assert OrmQ.objects.count() == 1
+
+
+def test_travellers_without_consent_are_never_messaged(olivia, active_crisis, sms):
+    traveller_with_stay(lon=178.0, lat=-18.0, consent=False)
+    assert launch(olivia, active_crisis).recipients == 0
+    assert not Delivery.objects.exists()

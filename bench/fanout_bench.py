@@ -40,6 +40,7 @@ def main() -> None:
 
     os.environ["DATABASE_URL"] = bench_database_url("joinbench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consular.settings")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
     import django
 
     django.setup()

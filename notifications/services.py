@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -60,12 +61,6 @@ ON CONFLICT (campaign_id, traveller_id, channel) DO NOTHING
 """
 )
 
-BATCHES_SQL = """
-SELECT min(id), max(id) FROM (
-    SELECT id, (row_number() OVER (ORDER BY id) - 1) / %(size)s AS batch
-    FROM notifications_delivery WHERE campaign_id = %(campaign_id)s AND status = 'pending'
-) numbered GROUP BY batch ORDER BY 1
-"""
 
 # Claims up to `limit` deliveries of a batch for this worker. SKIP LOCKED keeps two
 # workers on the same batch (a redelivered task, a second cluster) off each other's
@@ -157,13 +152,21 @@ def checkin_url(token: str) -> str:
 
 
 def _enqueue_batches(campaign_id: uuid.UUID) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(BATCHES_SQL, {"campaign_id": campaign_id, "size": settings.DELIVERY_BATCH_SIZE})
-        batches = cursor.fetchall()
-    for first, last in batches:
+    # The fan-out inserted the campaign's deliveries in one statement, so their ids
+    # form (nearly) one run: cut it into id ranges without reading a million rows.
+    # A range may also hold other campaigns' ids; send_batch only claims its own.
+    first, last = Delivery.objects.filter(campaign_id=campaign_id).aggregate(
+        first=Min("id"), last=Max("id")
+    ).values()
+    if first is None:
+        return 0
+    size = settings.DELIVERY_BATCH_SIZE
+    batches = 0
+    for start in range(first, last + 1, size):
         # Ids only: the worker reads and decrypts what it needs at send time.
-        async_task(SEND_BATCH, str(campaign_id), first, last, q_options={"save": False})
-    return len(batches)
+        async_task(SEND_BATCH, str(campaign_id), start, min(start + size - 1, last), q_options={"save": False})
+        batches += 1
+    return batches
 
 
 @transaction.atomic

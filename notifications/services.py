@@ -50,6 +50,7 @@ GROUP BY 1, 2, 3, 4
 FAN_OUT_SQL = (
     AFFECTED_CTE  # noqa: S608 - module constants only, no outside text
     + """
+, inserted AS (
 INSERT INTO notifications_delivery
     (campaign_id, traveller_id, channel, status, attempts, provider_message_id, last_error)
 SELECT %(campaign_id)s, t.id, ch.channel, 'pending', 0, '', ''
@@ -58,6 +59,9 @@ JOIN registrations_traveller t ON t.id = a.traveller_id AND t.consent_contact
 CROSS JOIN unnest(%(channels)s::text[]) AS ch(channel)
 WHERE (ch.channel = 'email' AND t.email_enc IS NOT NULL) OR (ch.channel = 'sms' AND t.phone_enc IS NOT NULL)
 ON CONFLICT (campaign_id, traveller_id, channel) DO NOTHING
+RETURNING traveller_id
+)
+SELECT count(DISTINCT traveller_id) FROM inserted
 """
 )
 
@@ -194,10 +198,9 @@ def campaign_launch(*, crisis: Crisis, user: User, request: CampaignRequest, ide
         return Campaign.objects.get(created_by=user, idempotency_key=idempotency_key)
     params = affected_parameters(crisis, user, include_country_only=request.include_country_only)
     with connection.cursor() as cursor:
+        # Room to sort a million affected travellers in memory rather than on disk, for this transaction only.
+        cursor.execute("SET LOCAL work_mem = '128MB'")
         cursor.execute(FAN_OUT_SQL, {**params, "campaign_id": campaign.pk, "channels": request.channels})
-        cursor.execute(
-            "SELECT count(DISTINCT traveller_id) FROM notifications_delivery WHERE campaign_id = %s", [campaign.pk]
-        )
         campaign.recipients = cursor.fetchone()[0]
     if campaign.recipients == 0:
         campaign.status = CampaignStatus.DONE

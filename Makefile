@@ -5,7 +5,7 @@
 #   make run        migrate, collect static files, load demo data, serve
 #   make test       run the test suite (PYTEST_ARGS="-k foo -x" to narrow it)
 #   make lint       ruff check
-#   make bench      run every bench/*.py
+#   make bench      run every bench/*_bench.py (affected first: fanout reuses its data)
 #   make stop-db    stop the private PostgreSQL cluster
 #   make clean      remove .venv and .local/static (keeps the database)
 
@@ -38,8 +38,8 @@ lint:
 	.venv/bin/ruff check .
 
 bench: bootstrap
-	@shopt -s nullglob; files=(bench/*.py); \
-	if (( $${#files[@]} == 0 )); then echo "bench: no bench/*.py scripts, nothing to run"; exit 0; fi; \
+	@shopt -s nullglob; files=(bench/*_bench.py); \
+	if (( $${#files[@]} == 0 )); then echo "bench: no bench/*_bench.py scripts, nothing to run"; exit 0; fi; \
 	for f in "$${files[@]}"; do echo "bench: $$f"; $(PYTHON) "$$f"; done
 
 stop-db:

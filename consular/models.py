@@ -35,7 +35,11 @@ class DataKey(models.Model):
         )
 
     def cipher(self) -> crypto.Cipher:
-        return crypto.Cipher(key_id=self.id, data_key=crypto.unwrap_data_key(self.wrapped, key_id=self.id))
+        # Unwrapped once per loaded row: a request that writes then renders a
+        # person's data unwraps their key once, and a deleted row takes it along.
+        if getattr(self, "_cipher", None) is None:
+            self._cipher = crypto.Cipher(key_id=self.id, data_key=crypto.unwrap_data_key(self.wrapped, key_id=self.id))
+        return self._cipher
 
 
 class WorkerHeartbeat(models.Model):

@@ -157,7 +157,9 @@ def _write_trip(traveller: Traveller, trip: Trip, clean: CleanTrip, *, new: bool
     else:
         trip.save()
         trip.stays.all().delete()
-    Stay.objects.bulk_create(build_stays(traveller, trip, cipher, clean.stays))
+    stays = Stay.objects.bulk_create(build_stays(traveller, trip, cipher, clean.stays))
+    # The response shows what was just written: no need to read it back.
+    trip._prefetched_objects_cache = {"stays": sorted(stays, key=lambda stay: (stay.start_date, str(stay.id)))}
     return trip
 
 

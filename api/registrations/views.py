@@ -84,12 +84,12 @@ class TripDetailView(PersonalDataView):
     @extend_schema(request=TripSchema, responses=TripWrittenSchema)
     def put(self, request: Request, trip_id: uuid.UUID) -> Response:
         trip, warnings = services.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=False)
-        return Response(_trip_body(selectors.trip_of(user=request.user, trip_id=trip.pk), warnings))
+        return Response(_trip_body(trip, warnings))
 
     @extend_schema(request=TripSchema, responses=TripWrittenSchema)
     def patch(self, request: Request, trip_id: uuid.UUID) -> Response:
         trip, warnings = services.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=True)
-        return Response(_trip_body(selectors.trip_of(user=request.user, trip_id=trip.pk), warnings))
+        return Response(_trip_body(trip, warnings))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, trip_id: uuid.UUID) -> Response:

@@ -20,7 +20,8 @@ from consular.errors import DomainError
 from crises import selectors
 from crises.areas import parse_area
 from crises.models import Crisis, RevealRequest, RevealStatus, Status
-from registrations.models import Traveller
+from notifications.selectors import latest_checkins
+from registrations.models import Stay, Traveller
 
 # Parts of at most this many vertices. Measured on 1M travellers with a
 # 10,000-vertex area (bench/affected_bench.py): 256 → 77 ms, 1024 → 35 ms,
@@ -66,6 +67,11 @@ def _check_jurisdiction(crisis: Crisis, user: User) -> None:
         )
 
 
+def _check_window(starts_at: datetime, ends_at: datetime | None) -> None:
+    if ends_at is not None and ends_at < starts_at:
+        raise DomainError("invalid", "Invalid input.", fields={"ends_at": ["The crisis ends before it starts."]})
+
+
 def _apply_area(crisis: Crisis, area_data: Any) -> None:
     area = parse_area(area_data, max_vertices=settings.CRISIS_MAX_VERTICES)
     crisis.area = area.geometry
@@ -86,8 +92,7 @@ def crisis_declare(
     ends_at: datetime | None = None,
     public: bool = False,
 ) -> Crisis:
-    if ends_at is not None and ends_at < starts_at:
-        raise DomainError("invalid", "Invalid input.", fields={"ends_at": ["The crisis ends before it starts."]})
+    _check_window(starts_at, ends_at)
     crisis = Crisis(
         title=title,
         description=description,
@@ -119,8 +124,7 @@ def crisis_update(*, crisis: Crisis, user: User, changes: dict[str, Any]) -> Cri
     for name in ("title", "description", "severity", "starts_at", "ends_at", "public"):
         if name in changes:
             setattr(crisis, name, changes[name])
-    if crisis.ends_at is not None and crisis.ends_at < crisis.starts_at:
-        raise DomainError("invalid", "Invalid input.", fields={"ends_at": ["The crisis ends before it starts."]})
+    _check_window(crisis.starts_at, crisis.ends_at)
     if "area" in changes:
         _apply_area(crisis, changes["area"])
     crisis.save()
@@ -202,9 +206,6 @@ def reveal_records(*, crisis: Crisis, traveller_ids: list[uuid.UUID]) -> list[di
         for stay_id, traveller_id, country, city_enc, start, end in cursor.fetchall():
             stays.setdefault(traveller_id, []).append((stay_id, country, city_enc, start, end))
     records = []
-    from notifications.selectors import latest_checkins
-    from registrations.models import Stay  # the register's table, read for the city only
-
     checkins = latest_checkins(crisis=crisis, traveller_ids=traveller_ids)
 
     for traveller in Traveller.objects.filter(pk__in=traveller_ids).select_related("data_key").order_by("ref"):

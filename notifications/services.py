@@ -17,6 +17,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from accounts.models import User
+from consular.audit import audit_record
 from consular.crypto import DecryptionError, seal, unseal
 from consular.errors import DomainError
 from crises.models import Crisis, Status
@@ -159,9 +160,7 @@ def _enqueue_batches(campaign_id: uuid.UUID) -> int:
     # The fan-out inserted the campaign's deliveries in one statement, so their ids
     # form (nearly) one run: cut it into id ranges without reading a million rows.
     # A range may also hold other campaigns' ids; send_batch only claims its own.
-    first, last = Delivery.objects.filter(campaign_id=campaign_id).aggregate(
-        first=Min("id"), last=Max("id")
-    ).values()
+    first, last = Delivery.objects.filter(campaign_id=campaign_id).aggregate(first=Min("id"), last=Max("id")).values()
     if first is None:
         return 0
     size = settings.DELIVERY_BATCH_SIZE
@@ -205,8 +204,6 @@ def campaign_launch(*, crisis: Crisis, user: User, request: CampaignRequest, ide
     if campaign.recipients == 0:
         campaign.status = CampaignStatus.DONE
     campaign.save(update_fields=["recipients", "status"])
-    from consular.audit import audit_record
-
     audit_record(
         actor=user,
         action="campaign.launch",
@@ -226,8 +223,6 @@ def campaign_close(*, campaign: Campaign, user: User) -> Campaign:
     campaign.status = CampaignStatus.CLOSED
     campaign.closed_at = timezone.now()
     campaign.save(update_fields=["status", "closed_at"])
-    from consular.audit import audit_record
-
     audit_record(actor=user, action="campaign.close", object_type="campaign", object_id=campaign.pk)
     return campaign
 

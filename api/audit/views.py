@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
-from api.pagination import CappedPageNumberPagination
+from api.pagination import paginated_response
 from consular.errors import DomainError
 from consular.models import AuditEntry
 
@@ -58,6 +58,4 @@ class AuditListView(APIView):
                     "invalid", "Invalid input.", fields={"since": ["Expected an ISO 8601 time with zone."]}
                 )
             entries = entries.filter(at__gte=moment)
-        paginator = CappedPageNumberPagination()
-        page = paginator.paginate_queryset(entries, request, view=self)
-        return paginator.get_paginated_response(AuditEntryOutput(page, many=True).data)
+        return paginated_response(request, self, entries, lambda page: AuditEntryOutput(page, many=True).data)

@@ -20,8 +20,9 @@ from api.crises.serializers import (
     RevealInput,
     RevealRequestOutput,
 )
-from api.pagination import CappedPageNumberPagination
+from api.pagination import paginated_response
 from api.permissions import IsOfficer, IsStaff, IsSupervisor
+from consular.errors import DomainError
 from crises import selectors, services
 from crises.models import Crisis, RevealRequest, Status
 from crises.reports import affected_report
@@ -56,15 +57,11 @@ class CrisisListView(APIView):
         wanted = request.query_params.get("status")
         if wanted:
             if wanted not in Status.values:
-                from consular.errors import DomainError
-
                 raise DomainError(
                     "invalid", "Invalid input.", fields={"status": [f"One of {', '.join(Status.values)}."]}
                 )
             crises = crises.filter(status=wanted)
-        paginator = CappedPageNumberPagination()
-        page = paginator.paginate_queryset(crises, request, view=self)
-        return paginator.get_paginated_response(CrisisSummaryOutput(page, many=True).data)
+        return paginated_response(request, self, crises, lambda page: CrisisSummaryOutput(page, many=True).data)
 
     @extend_schema(request=CrisisInput, responses={201: CrisisOutput})
     def post(self, request: Request) -> Response:
@@ -160,9 +157,7 @@ class RevealRequestListView(APIView):
         requests = RevealRequest.objects.filter(crisis__in=visible)
         if request.user.role != Role.SUPERVISOR:
             requests = requests.filter(requested_by=request.user)
-        paginator = CappedPageNumberPagination()
-        page = paginator.paginate_queryset(requests, request, view=self)
-        return paginator.get_paginated_response(RevealRequestOutput(page, many=True).data)
+        return paginated_response(request, self, requests, lambda page: RevealRequestOutput(page, many=True).data)
 
 
 class RevealDecisionView(APIView):

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.pagination import CappedPageNumberPagination
+from api.pagination import paginated_response
 from api.permissions import IsCitizen
 from api.registrations.serializers import ProfileSchema, TripSchema, TripWrittenSchema
 from registrations import selectors, services
@@ -60,9 +60,8 @@ class ProfileView(PersonalDataView):
 class TripListView(PersonalDataView):
     @extend_schema(responses=TripSchema(many=True))
     def get(self, request: Request) -> Response:
-        paginator = CappedPageNumberPagination()
-        page = paginator.paginate_queryset(selectors.trips_of(user=request.user), request, view=self)
-        return paginator.get_paginated_response([_trip_body(trip) for trip in page])
+        trips = selectors.trips_of(user=request.user)
+        return paginated_response(request, self, trips, lambda page: [_trip_body(trip) for trip in page])
 
     @extend_schema(request=TripSchema, responses={201: TripWrittenSchema})
     def post(self, request: Request) -> Response:

@@ -33,6 +33,11 @@ class Campaign(models.Model):
     idempotency_key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The id run the fan-out wrote, and when its batches were all on the queue: until
+    # then the sweep treats the campaign as interrupted and queues them (again).
+    first_delivery_id = models.BigIntegerField(null=True, blank=True)
+    last_delivery_id = models.BigIntegerField(null=True, blank=True)
+    batches_queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -58,10 +63,20 @@ class Delivery(models.Model):
     """One message to one traveller on one channel. Holds ids and outcomes, no contact data."""
 
     id = models.BigAutoField(primary_key=True)
-    # No index of its own: the unique (campaign, traveller, channel) index serves campaign look-ups,
-    # and every index costs the million-row fan-out.
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
-    traveller = models.ForeignKey("registrations.Traveller", on_delete=models.CASCADE, related_name="+")
+    # A campaign to a million people writes a million rows in one statement, so each
+    # row must be cheap:
+    # - No database foreign keys. A deferred check per row per key cost more than the
+    #   insert itself (18 s for a million rows). The rows are written in the campaign's
+    #   own transaction from a join on existing travellers, and Django's collector still
+    #   deletes them with their campaign or traveller (erasure, purge: ORM deletes).
+    # - No index of their own. The unique (traveller, campaign, channel) index serves
+    #   erasure's look-up by traveller, and (campaign, status) serves campaign look-ups.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="deliveries", db_index=False, db_constraint=False
+    )
+    traveller = models.ForeignKey(
+        "registrations.Traveller", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     channel = models.CharField(max_length=8, choices=Channel.choices)
     status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -73,7 +88,9 @@ class Delivery(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "traveller", "channel"], name="delivery_once_per_channel"),
+            # Traveller first: the fan-out inserts in traveller order, so the index fills in
+            # order rather than at random, and erasure finds a person's deliveries with it.
+            models.UniqueConstraint(fields=["traveller", "campaign", "channel"], name="delivery_once_per_channel"),
         ]
         indexes = [models.Index(fields=["campaign", "status"], name="delivery_campaign_status")]
 

@@ -12,7 +12,6 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Min
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -41,13 +40,18 @@ DRY_RUN_SQL = (
     AFFECTED_CTE  # noqa: S608 - module constants only, no outside text
     + """
 SELECT t.language, t.consent_contact, t.email_enc IS NOT NULL, t.phone_enc IS NOT NULL, count(*)
-FROM (SELECT traveller_id FROM located UNION SELECT traveller_id FROM country_only) a
+FROM (SELECT traveller_id FROM located UNION ALL SELECT traveller_id FROM country_only) a
 JOIN registrations_traveller t ON t.id = a.traveller_id
 GROUP BY 1, 2, 3, 4
 """
 )
 
 # The whole fan-out is one statement: the join feeds the inserts, no row passes through Python.
+# No ON CONFLICT: the campaign is new in this transaction and its rows are distinct
+# (located and country-only travellers are disjoint sets; channels are deduplicated),
+# so the unique constraint can only fail on a bug, loudly. A speculative insert would
+# have cost a second index descent a row.
+# In traveller order, so that the traveller-first unique index fills page after page.
 FAN_OUT_SQL = (
     AFFECTED_CTE  # noqa: S608 - module constants only, no outside text
     + """
@@ -55,14 +59,14 @@ FAN_OUT_SQL = (
 INSERT INTO notifications_delivery
     (campaign_id, traveller_id, channel, status, attempts, provider_message_id, last_error)
 SELECT %(campaign_id)s, t.id, ch.channel, 'pending', 0, '', ''
-FROM (SELECT traveller_id FROM located UNION SELECT traveller_id FROM country_only) a
+FROM (SELECT traveller_id FROM located UNION ALL SELECT traveller_id FROM country_only) a
 JOIN registrations_traveller t ON t.id = a.traveller_id AND t.consent_contact
 CROSS JOIN unnest(%(channels)s::text[]) AS ch(channel)
 WHERE (ch.channel = 'email' AND t.email_enc IS NOT NULL) OR (ch.channel = 'sms' AND t.phone_enc IS NOT NULL)
-ON CONFLICT (campaign_id, traveller_id, channel) DO NOTHING
-RETURNING traveller_id
+ORDER BY t.id
+RETURNING id, traveller_id
 )
-SELECT count(DISTINCT traveller_id) FROM inserted
+SELECT count(DISTINCT traveller_id), min(id), max(id) FROM inserted
 """
 )
 
@@ -156,19 +160,20 @@ def checkin_url(token: str) -> str:
     return f"{settings.PUBLIC_BASE_URL}/checkin/{token}"
 
 
-def _enqueue_batches(campaign_id: uuid.UUID) -> int:
+def _enqueue_batches(campaign_id: uuid.UUID, first: int | None, last: int | None) -> int:
     # The fan-out inserted the campaign's deliveries in one statement, so their ids
-    # form (nearly) one run: cut it into id ranges without reading a million rows.
-    # A range may also hold other campaigns' ids; send_batch only claims its own.
-    first, last = Delivery.objects.filter(campaign_id=campaign_id).aggregate(first=Min("id"), last=Max("id")).values()
-    if first is None:
-        return 0
-    size = settings.DELIVERY_BATCH_SIZE
+    # form (nearly) one run [first, last]: cut it into id ranges without reading a
+    # million rows. A range may also hold other campaigns' ids; send_batch only
+    # claims its own. If this process dies half-way, the sweep queues them all again
+    # (a batch queued twice sends nothing twice: deliveries are claimed, not batches).
     batches = 0
-    for start in range(first, last + 1, size):
-        # Ids only: the worker reads and decrypts what it needs at send time.
-        async_task(SEND_BATCH, str(campaign_id), start, min(start + size - 1, last), q_options={"save": False})
-        batches += 1
+    if first is not None and last is not None:
+        size = settings.DELIVERY_BATCH_SIZE
+        for start in range(first, last + 1, size):
+            # Ids only: the worker reads and decrypts what it needs at send time.
+            async_task(SEND_BATCH, str(campaign_id), start, min(start + size - 1, last), q_options={"save": False})
+            batches += 1
+    Campaign.objects.filter(pk=campaign_id).update(batches_queued_at=timezone.now())
     return batches
 
 
@@ -198,12 +203,12 @@ def campaign_launch(*, crisis: Crisis, user: User, request: CampaignRequest, ide
     params = affected_parameters(crisis, user, include_country_only=request.include_country_only)
     with connection.cursor() as cursor:
         # Room to sort a million affected travellers in memory rather than on disk, for this transaction only.
-        cursor.execute("SET LOCAL work_mem = '128MB'")
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(FAN_OUT_SQL, {**params, "campaign_id": campaign.pk, "channels": request.channels})
-        campaign.recipients = cursor.fetchone()[0]
+        campaign.recipients, campaign.first_delivery_id, campaign.last_delivery_id = cursor.fetchone()
     if campaign.recipients == 0:
         campaign.status = CampaignStatus.DONE
-    campaign.save(update_fields=["recipients", "status"])
+    campaign.save(update_fields=["recipients", "status", "first_delivery_id", "last_delivery_id"])
     audit_record(
         actor=user,
         action="campaign.launch",
@@ -211,7 +216,7 @@ def campaign_launch(*, crisis: Crisis, user: User, request: CampaignRequest, ide
         object_id=campaign.pk,
         details={"crisis": str(crisis.pk), "recipients": campaign.recipients, "channels": request.channels},
     )
-    transaction.on_commit(lambda: _enqueue_batches(campaign.pk))
+    transaction.on_commit(lambda: _enqueue_batches(campaign.pk, campaign.first_delivery_id, campaign.last_delivery_id))
     return campaign
 
 
@@ -350,14 +355,28 @@ SELECT campaign_id, min(id), max(id) FROM (
 """
 
 
+# Long enough for the launching request to have queued every batch itself.
+INTERRUPTED_LAUNCH_AFTER = timedelta(minutes=5)
+
+
 def deliveries_sweep() -> int:
-    """Queue the retries that are due and the deliveries of workers that died (run every minute)."""
+    """Queue the retries that are due, the deliveries of workers that died, and the batches of
+    launches interrupted before they were all queued (run every minute); returns batches queued."""
     with connection.cursor() as cursor:
         cursor.execute(SWEEP_SQL, {"size": settings.DELIVERY_BATCH_SIZE})
         due = cursor.fetchall()
     for campaign_id, first, last in due:
         async_task(SEND_BATCH, str(campaign_id), first, last, q_options={"save": False})
-    return len(due)
+    queued = len(due)
+    interrupted = Campaign.objects.filter(
+        status=CampaignStatus.QUEUED,
+        batches_queued_at__isnull=True,
+        created_at__lt=timezone.now() - INTERRUPTED_LAUNCH_AFTER,
+    ).values_list("pk", "first_delivery_id", "last_delivery_id")
+    for campaign_id, first, last in interrupted:
+        log.warning("campaign %s: launch interrupted before its batches were queued; queueing them", campaign_id)
+        queued += _enqueue_batches(campaign_id, first, last)
+    return queued
 
 
 # --- Check-ins -----------------------------------------------------------------------

@@ -140,3 +140,48 @@ def test_undecryptable_contact_data_fails_the_delivery_loudly_not_the_batch(oliv
     run_batches(launch(olivia, active_crisis))
     assert sorted(Delivery.objects.values_list("status", flat=True)) == ["failed", "sent"]
     assert "cannot be decrypted" in caplog.text
+
+
+def test_a_launch_records_that_its_batches_are_all_queued(
+    olivia, active_crisis, sms, django_capture_on_commit_callbacks
+):
+    from django_q.models import OrmQ
+
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign = launch(olivia, active_crisis)
+    campaign.refresh_from_db()
+    assert campaign.batches_queued_at is not None
+    assert OrmQ.objects.count() == 1
+
+
+def test_the_sweeper_queues_the_batches_of_a_launch_interrupted_before_queueing(olivia, active_crisis, sms):
+    from django_q.models import OrmQ
+
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    campaign = launch(olivia, active_crisis)  # its on-commit queueing never runs here, as if the process died
+    Campaign.objects.filter(pk=campaign.pk).update(created_at=timezone.now() - timedelta(minutes=6))
+    assert services.deliveries_sweep() == 1
+    assert OrmQ.objects.count() == 1
+    assert run_batches(campaign) == 1
+    campaign.refresh_from_db()
+    assert campaign.batches_queued_at is not None
+    assert services.deliveries_sweep() == 0
+
+
+def test_the_sweeper_leaves_a_launch_that_is_still_queueing_alone(olivia, active_crisis, sms):
+    from django_q.models import OrmQ
+
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    launch(olivia, active_crisis)
+    assert services.deliveries_sweep() == 0
+    assert OrmQ.objects.count() == 0
+
+
+def test_erasing_a_traveller_removes_their_deliveries(olivia, active_crisis, sms):
+    from registrations.services import traveller_purge
+
+    kept, erased = traveller_with_stay(lon=178.0, lat=-18.0), traveller_with_stay(lon=178.1, lat=-18.0)
+    launch(olivia, active_crisis)
+    traveller_purge(traveller=erased, reason="retention")
+    assert list(Delivery.objects.values_list("traveller_id", flat=True)) == [kept.pk]

@@ -1,19 +1,40 @@
 from __future__ import annotations
 
+import functools
 import uuid
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import AccessToken, Post, Role, User
+from consular.rows import RowShape, fetch_one
+
+
+@functools.cache
+def _token_shapes() -> tuple[RowShape, RowShape, RowShape, str]:
+    token, user, post = RowShape(AccessToken, "t"), RowShape(User, "u"), RowShape(Post, "p")
+    sql = f"""
+        SELECT {token.columns}, {user.columns}, {post.columns}
+        FROM accounts_accesstoken t
+        JOIN accounts_user u ON u.id = t.user_id
+        LEFT JOIN accounts_post p ON p.id = u.post_id
+        WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s AND u.is_active
+    """  # noqa: S608 - column lists from the models, no outside text
+    return token, user, post, sql
 
 
 def active_token(*, key_hash: str) -> AccessToken | None:
-    return (
-        AccessToken.objects.select_related("user", "user__post")
-        .filter(key_hash=key_hash, revoked_at__isnull=True, expires_at__gt=timezone.now(), user__is_active=True)
-        .first()
-    )
+    """The live token with this hash, with its user and the user's post (every request runs this)."""
+    token_shape, user_shape, post_shape, sql = _token_shapes()
+    row = fetch_one(sql, [key_hash, timezone.now()])
+    if row is None:
+        return None
+    token = token_shape.instance(row)
+    user = user_shape.instance(row, token_shape.width)
+    post_start = token_shape.width + user_shape.width
+    user.post = post_shape.instance(row, post_start) if row[post_start] is not None else None
+    token.user = user
+    return token
 
 
 def posts_visible_to(*, user: User) -> QuerySet[Post]:

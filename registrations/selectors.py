@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from typing import Any
@@ -10,11 +11,34 @@ from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 from consular.crypto import Cipher, unseal
+from consular.models import DataKey
+from consular.rows import RowShape, fetch_one
 from registrations.models import Stay, Traveller, Trip
 
 
-def traveller_of(*, user: User) -> Traveller | None:
-    return Traveller.objects.select_related("data_key").filter(user=user).first()
+@functools.cache
+def _traveller_shapes() -> tuple[RowShape, RowShape, str]:
+    traveller, data_key = RowShape(Traveller, "t"), RowShape(DataKey, "k")
+    sql = f"""
+        SELECT {traveller.columns}, {data_key.columns}
+        FROM registrations_traveller t JOIN consular_datakey k ON k.id = t.data_key_id
+        WHERE t.user_id = %s
+    """  # noqa: S608 - column lists from the models, no outside text
+    return traveller, data_key, sql
+
+
+def traveller_of(*, user: User, for_update: bool = False) -> Traveller | None:
+    """The user's own registration with its data key (every /me request runs this).
+
+    ``for_update`` locks the registration row until the transaction ends.
+    """
+    traveller_shape, data_key_shape, sql = _traveller_shapes()
+    row = fetch_one(sql + " FOR UPDATE OF t" if for_update else sql, [user.pk])
+    if row is None:
+        return None
+    traveller = traveller_shape.instance(row)
+    traveller.data_key = data_key_shape.instance(row, traveller_shape.width)
+    return traveller
 
 
 def profile_of(*, traveller: Traveller, cipher: Cipher) -> dict[str, Any] | None:

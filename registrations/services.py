@@ -96,7 +96,7 @@ def apply_profile(traveller: Traveller, cipher: Cipher, clean: dict[str, Any]) -
 def profile_write(*, user: User, data: Any, partial: bool) -> Traveller:
     """PUT (``partial=False``) or PATCH the caller's profile; a PATCH is checked as the merged whole."""
     # Row lock: two profile writes of one person apply one after the other, not interleaved.
-    traveller = Traveller.objects.select_for_update().select_related("data_key").filter(user=user).first()
+    traveller = selectors.traveller_of(user=user, for_update=True)
     if traveller is None:
         # First write: build the registration and its key and insert each once.
         data_key, cipher = DataKey.generate()

@@ -1,0 +1,51 @@
+"""Hand-written look-ups build the same instances as the ORM, and refuse models they would misread."""
+
+import pytest
+from django.utils import timezone
+
+from accounts.selectors import active_token
+from consular.rows import RowShape
+from registrations.models import Traveller
+from registrations.selectors import traveller_of
+from tests.geometry_app.models import Shape
+
+
+def test_a_model_whose_fields_need_converters_is_refused():
+    with pytest.raises(TypeError, match="need converters"):
+        RowShape(Shape, "s")
+
+
+@pytest.mark.django_db
+def test_the_token_look_up_returns_the_user_and_post_the_orm_would(olivia):
+    from accounts.models import AccessToken
+    from accounts.services import hash_token, token_issue
+
+    issued = token_issue(user=olivia)
+    token = active_token(key_hash=hash_token(issued.token))
+    expected = AccessToken.objects.select_related("user__post").get(key_hash=hash_token(issued.token))
+    assert token == expected
+    assert token.user.__dict__.keys() >= {"role", "post_id", "email_enc"}
+    assert token.user.role == expected.user.role
+    assert token.user.post.countries == expected.user.post.countries == ["FJ", "TO", "WS"]
+
+
+@pytest.mark.django_db
+def test_a_revoked_token_is_not_found(olivia):
+    from accounts.models import AccessToken
+    from accounts.services import hash_token, token_issue
+
+    issued = token_issue(user=olivia)
+    AccessToken.objects.filter(key_hash=hash_token(issued.token)).update(revoked_at=timezone.now())
+    assert active_token(key_hash=hash_token(issued.token)) is None
+
+
+@pytest.mark.django_db
+def test_the_registration_look_up_matches_the_orm(client_for, alice):
+    from tests.factories import profile_payload
+
+    assert client_for(alice).put("/api/v1/me/profile", profile_payload(), format="json").status_code == 200
+    traveller = traveller_of(user=alice)
+    expected = Traveller.objects.select_related("data_key").get(user=alice)
+    for field in Traveller._meta.concrete_fields:
+        assert getattr(traveller, field.attname) == getattr(expected, field.attname), field.name
+    assert traveller.data_key.wrapped == expected.data_key.wrapped

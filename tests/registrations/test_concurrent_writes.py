@@ -1,0 +1,55 @@
+"""One person's concurrent first writes: serialised on their account row, never a duplicate or an error."""
+
+import threading
+
+import pytest
+from django.db import connections
+
+from registrations import services
+from registrations.models import Traveller
+from tests.factories import UserFactory, profile_payload, trip_payload
+
+
+def _run_together(*calls):
+    barrier = threading.Barrier(len(calls))
+    errors = []
+
+    def run(call):
+        try:
+            barrier.wait()
+            call()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_profile_writes_at_once_make_one_registration():
+    user = UserFactory()
+    errors = _run_together(
+        lambda: services.profile_write(user=user, data=profile_payload(given_name="First"), partial=False),
+        lambda: services.profile_write(user=user, data=profile_payload(given_name="Second"), partial=False),
+    )
+    assert errors == []
+    assert Traveller.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_trip_and_a_first_profile_at_once_make_one_registration():
+    user = UserFactory()
+    errors = _run_together(
+        lambda: services.trip_create(user=user, data=trip_payload()),
+        lambda: services.profile_write(user=user, data=profile_payload(), partial=False),
+    )
+    assert errors == []
+    traveller = Traveller.objects.get(user=user)
+    assert traveller.trips.count() == 1
+    assert traveller.given_name_enc is not None

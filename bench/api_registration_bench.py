@@ -530,14 +530,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("WEB_CONCURRENCY", "2")),
-        help="gunicorn workers (default WEB_CONCURRENCY or 2, as scripts/serve.sh)",
+        default=int(os.environ.get("WEB_CONCURRENCY", "3")),
+        help="gunicorn workers (default WEB_CONCURRENCY or 3, as scripts/serve.sh)",
     )
     parser.add_argument(
         "--web-threads",
         type=int,
-        default=int(os.environ.get("WEB_THREADS", "4")),
-        help="gunicorn threads per worker (default WEB_THREADS or 4, as scripts/serve.sh)",
+        default=int(os.environ.get("WEB_THREADS", "2")),
+        help="gunicorn threads per worker (default WEB_THREADS or 2, as scripts/serve.sh)",
     )
     parser.add_argument(
         "--log-levels",

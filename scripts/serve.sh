@@ -5,8 +5,8 @@
 # Environment:
 #   HOST             bind address            (default 127.0.0.1)
 #   PORT             bind port               (default 8000)
-#   WEB_CONCURRENCY  gunicorn worker processes (default 2)
-#   WEB_THREADS      threads per worker      (default 4)
+#   WEB_CONCURRENCY  gunicorn worker processes (default 3)
+#   WEB_THREADS      threads per worker      (default 2)
 #   SERVE_STOP_TIMEOUT  seconds to wait for a graceful stop before SIGKILL (default 45)
 #
 # Ctrl-C (SIGINT) or SIGTERM stops both processes gracefully (SIGTERM to each,
@@ -23,8 +23,8 @@ cd "$PROJECT"
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
-WEB_CONCURRENCY="${WEB_CONCURRENCY:-2}"
-WEB_THREADS="${WEB_THREADS:-4}"
+WEB_CONCURRENCY="${WEB_CONCURRENCY:-3}"
+WEB_THREADS="${WEB_THREADS:-2}"
 STOP_TIMEOUT="${SERVE_STOP_TIMEOUT:-45}"
 
 log() { printf 'serve: %s\n' "$*" >&2; }

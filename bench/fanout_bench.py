@@ -59,6 +59,7 @@ def main() -> None:
     from crises.services import crisis_transition
     from notifications import services
     from notifications.models import Campaign, Delivery
+    from registrations.models import Traveller
     from tests.factories import declared_crisis, traveller_with_stay
     from tests.notifications.fake_sms import FakeSmsProvider
 
@@ -130,6 +131,8 @@ def main() -> None:
         ocean = {"type": "Polygon", "coordinates": [[[-40, -40], [-30, -40], [-30, -30], [-40, -30], [-40, -40]]]}
         small = declared_crisis(admin, area=ocean, starts_at="2026-01-01T00:00:00Z")
         small = crisis_transition(crisis=small, user=admin, action="activate")
+        # Travellers an earlier run added (country "ZZ") would be messaged again: remove them.
+        Traveller.objects.filter(stays__country="ZZ").distinct().delete()
         for n in range(args.deliver):
             traveller_with_stay(lon=-35.0, lat=-35.0, country="ZZ", phone=f"+6421{n:07d}")
         request = services.campaign_validate(

@@ -20,7 +20,7 @@ from consular.audit import audit_record
 from consular.crypto import DecryptionError, seal, unseal
 from consular.errors import DomainError
 from crises.models import Crisis, Status
-from crises.selectors import AFFECTED_CTE, affected_parameters
+from crises.selectors import AFFECTED_IDS_CTE, affected_parameters
 from notifications import messages as templates
 from notifications.channels import CHANNELS, Contact, SendError
 from notifications.models import (
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 SEND_BATCH = "notifications.tasks.send_batch"
 
 DRY_RUN_SQL = (
-    AFFECTED_CTE  # noqa: S608 - module constants only, no outside text
+    AFFECTED_IDS_CTE  # noqa: S608 - module constants only, no outside text
     + """
 SELECT t.language, t.consent_contact, t.email_enc IS NOT NULL, t.phone_enc IS NOT NULL, count(*)
 FROM (SELECT traveller_id FROM located UNION ALL SELECT traveller_id FROM country_only) a
@@ -53,7 +53,7 @@ GROUP BY 1, 2, 3, 4
 # have cost a second index descent a row.
 # In traveller order, so that the traveller-first unique index fills page after page.
 FAN_OUT_SQL = (
-    AFFECTED_CTE  # noqa: S608 - module constants only, no outside text
+    AFFECTED_IDS_CTE  # noqa: S608 - module constants only, no outside text
     + """
 , inserted AS (
 INSERT INTO notifications_delivery

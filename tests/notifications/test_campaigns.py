@@ -152,3 +152,34 @@ def test_progress_is_counts_only_and_close_ends_it(officer, active_crisis, three
 def test_another_posts_officer_gets_404_on_the_campaign(officer, client_for, oscar, active_crisis, three_affected, sms):
     campaign_id = launch(officer, active_crisis).json()["id"]
     assert client_for(oscar).get(f"/api/v1/campaigns/{campaign_id}").status_code == 404
+
+
+def test_a_campaign_reaches_exactly_the_people_the_affected_counts_count(olivia, active_crisis, sms):
+    import uuid
+
+    from shapely.geometry import Point
+
+    from crises.selectors import affected_counts
+    from notifications import services
+    from registrations.models import Stay
+
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    traveller_with_stay(country="FJ")  # country precision only
+    twice = traveller_with_stay(lon=178.1, lat=-18.1)
+    stay = twice.stays.get()
+    Stay.objects.create(
+        id=uuid.uuid4(), trip=stay.trip, traveller=twice, country="FJ", point=Point(178.3, -18.2),
+        precision="point", start_date=stay.start_date, end_date=stay.end_date,
+    )  # fmt: skip
+    Stay.objects.create(
+        id=uuid.uuid4(), trip=stay.trip, traveller=twice, country="FJ", point=None,
+        precision="country", start_date=stay.start_date, end_date=stay.end_date,
+    )  # fmt: skip
+    counts = affected_counts(crisis=active_crisis, user=olivia)
+    request = services.campaign_validate(
+        {**CAMPAIGN, "channels": ["sms"], "include_country_only": True}, crisis=active_crisis
+    )
+    assert services.campaign_dry_run(crisis=active_crisis, user=olivia, request=request).recipients == 3
+    campaign = services.campaign_launch(crisis=active_crisis, user=olivia, request=request)
+    assert sum(counts.located.values()) + sum(counts.country_only.values()) == campaign.recipients == 3
+    assert Delivery.objects.filter(campaign=campaign).count() == 3

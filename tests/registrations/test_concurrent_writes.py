@@ -18,7 +18,7 @@ def _run_together(*calls):
         try:
             barrier.wait()
             call()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:
             errors.append(exc)
         finally:
             connections.close_all()

@@ -131,8 +131,9 @@ def main() -> None:
         ocean = {"type": "Polygon", "coordinates": [[[-40, -40], [-30, -40], [-30, -30], [-40, -30], [-40, -40]]]}
         small = declared_crisis(admin, area=ocean, starts_at="2026-01-01T00:00:00Z")
         small = crisis_transition(crisis=small, user=admin, action="activate")
-        # Travellers an earlier run added (country "ZZ") would be messaged again: remove them.
-        Traveller.objects.filter(stays__country="ZZ").distinct().delete()
+        # Travellers an earlier run of part 2 added would be messaged again: remove them. They
+        # are the ones with a name; the generated register's travellers have no profile.
+        Traveller.objects.filter(stays__country="ZZ", given_name_enc__isnull=False).distinct().delete()
         for n in range(args.deliver):
             traveller_with_stay(lon=-35.0, lat=-35.0, country="ZZ", phone=f"+6421{n:07d}")
         request = services.campaign_validate(

@@ -69,8 +69,12 @@ class Delivery(models.Model):
     #   insert itself (18 s for a million rows). The rows are written in the campaign's
     #   own transaction from a join on existing travellers, and Django's collector still
     #   deletes them with their campaign or traveller (erasure, purge: ORM deletes).
-    # - No index of their own. The unique (traveller, campaign, channel) index serves
-    #   erasure's look-up by traveller, and (campaign, status) serves campaign look-ups.
+    # - Few indexes, none on the rows as the fan-out writes them except the primary key
+    #   and the unique (traveller, campaign, channel) index, which erasure uses to find a
+    #   person's deliveries. A campaign's rows are found through the id range it records
+    #   (Campaign.first_delivery_id..last_delivery_id: one statement wrote them, so they
+    #   are contiguous); the sweep's two partial indexes only ever hold retries and
+    #   claimed rows. A (campaign, status) index cost 1.4 s a million rows at fan-out.
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="deliveries", db_index=False, db_constraint=False
     )
@@ -92,7 +96,14 @@ class Delivery(models.Model):
             # order rather than at random, and erasure finds a person's deliveries with it.
             models.UniqueConstraint(fields=["traveller", "campaign", "channel"], name="delivery_once_per_channel"),
         ]
-        indexes = [models.Index(fields=["campaign", "status"], name="delivery_campaign_status")]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_retry_due",
+                condition=models.Q(status="pending", next_attempt_at__isnull=False),
+            ),
+            models.Index(fields=["lease_until"], name="delivery_lease_expiry", condition=models.Q(status="sending")),
+        ]
 
 
 class CheckInStatus(models.TextChoices):

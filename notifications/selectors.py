@@ -3,20 +3,29 @@ from __future__ import annotations
 import uuid
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from crises.models import Crisis
 from crises.selectors import crises_visible_to
-from notifications.models import Campaign, CheckIn, DeliveryStatus
+from notifications.models import Campaign, CheckIn, Delivery, DeliveryStatus
 
 
 def campaign_for(*, user: User, campaign_id: uuid.UUID) -> Campaign | None:
     return Campaign.objects.filter(pk=campaign_id, crisis__in=crises_visible_to(user=user)).first()
 
 
+def campaign_deliveries(campaign: Campaign) -> QuerySet[Delivery]:
+    """The campaign's deliveries, found through the id range its fan-out wrote (the primary key)."""
+    if campaign.first_delivery_id is None or campaign.last_delivery_id is None:
+        return Delivery.objects.none()
+    return Delivery.objects.filter(
+        id__range=(campaign.first_delivery_id, campaign.last_delivery_id), campaign_id=campaign.pk
+    )
+
+
 def campaign_progress(campaign: Campaign) -> dict:
-    counts = campaign.deliveries.aggregate(
+    counts = campaign_deliveries(campaign).aggregate(
         queued=Count("id", filter=Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING])),
         sent=Count("id", filter=Q(status=DeliveryStatus.SENT)),
         failed=Count("id", filter=Q(status=DeliveryStatus.FAILED)),
@@ -35,8 +44,9 @@ def campaign_progress(campaign: Campaign) -> dict:
 
 CRISIS_CHECKINS_SQL = """
 WITH asked AS (
-    SELECT DISTINCT d.traveller_id FROM notifications_delivery d
-    JOIN notifications_campaign c ON c.id = d.campaign_id
+    SELECT DISTINCT d.traveller_id FROM notifications_campaign c
+    JOIN notifications_delivery d
+      ON d.id BETWEEN c.first_delivery_id AND c.last_delivery_id AND d.campaign_id = c.id
     WHERE c.crisis_id = %(crisis)s AND c.ask_checkin
 ), latest AS (
     SELECT DISTINCT ON (ci.traveller_id) ci.traveller_id, ci.status

@@ -336,16 +336,24 @@ def send_batch(*, campaign_id: str, first: int, last: int) -> int:
     else:
         # Out of time budget (well inside django-q2's timeout): continue in a fresh task.
         async_task(SEND_BATCH, campaign_id, first, last, q_options={"save": False})
-    _mark_done_if_finished(campaign_id)
+    _mark_done_if_finished(campaign, after=last)
     return sent
 
 
-def _mark_done_if_finished(campaign_id: str) -> None:
+def _mark_done_if_finished(campaign: Campaign, *, after: int) -> None:
+    # Batches run roughly in id order, so an unfinished delivery is usually just past the
+    # batch that ended: look there first, and only then from the campaign's start. Each
+    # look is a primary-key range scan that stops at the first unfinished row.
+    if campaign.first_delivery_id is None or campaign.last_delivery_id is None:
+        return
     unfinished = Delivery.objects.filter(
-        campaign_id=campaign_id, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
-    ).exists()
-    if not unfinished:
-        Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.QUEUED).update(status=CampaignStatus.DONE)
+        campaign_id=campaign.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+    )
+    start, end = campaign.first_delivery_id, campaign.last_delivery_id
+    ahead = min(max(after, start - 1), end)
+    if unfinished.filter(id__range=(ahead + 1, end)).exists() or unfinished.filter(id__range=(start, ahead)).exists():
+        return
+    Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.QUEUED).update(status=CampaignStatus.DONE)
 
 
 SWEEP_SQL = """

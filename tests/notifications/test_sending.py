@@ -185,3 +185,28 @@ def test_erasing_a_traveller_removes_their_deliveries(olivia, active_crisis, sms
     launch(olivia, active_crisis)
     traveller_purge(traveller=erased, reason="retention")
     assert list(Delivery.objects.values_list("traveller_id", flat=True)) == [kept.pk]
+
+
+def test_a_campaign_is_done_only_when_its_earlier_batch_has_also_finished(olivia, active_crisis, sms):
+    for n in range(3):
+        traveller_with_stay(lon=178.0 + n / 10, lat=-18.0, phone=f"+6421555000{n}")
+    campaign = launch(olivia, active_crisis)
+    first, last = campaign.first_delivery_id, campaign.last_delivery_id
+    assert services.send_batch(campaign_id=str(campaign.pk), first=last, last=last) == 1
+    campaign.refresh_from_db()
+    assert campaign.status == "queued"
+    assert services.send_batch(campaign_id=str(campaign.pk), first=first, last=last - 1) == 2
+    campaign.refresh_from_db()
+    assert campaign.status == "done"
+
+
+def test_progress_counts_only_the_campaigns_own_deliveries_within_its_id_range(olivia, active_crisis, sms):
+    from notifications.selectors import campaign_progress
+
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    earlier, later = launch(olivia, active_crisis), launch(olivia, active_crisis)
+    # As if the two fan-outs had run at the same time and their ids interleaved.
+    Campaign.objects.filter(pk=earlier.pk).update(last_delivery_id=later.last_delivery_id)
+    earlier.refresh_from_db()
+    assert campaign_progress(earlier)["queued"] == 1
+    assert campaign_progress(later)["queued"] == 1

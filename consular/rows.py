@@ -39,3 +39,27 @@ def fetch_one(sql: str, params: Sequence[Any]) -> tuple | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def insert_unless_conflict(instance: Model, *, conflict_columns: Sequence[str]) -> bool:
+    """INSERT the new instance unless a row with the same unique ``conflict_columns`` exists.
+
+    Returns whether it was inserted. ``INSERT … ON CONFLICT DO NOTHING`` waits for a
+    concurrent insert of the same key to commit or roll back and then decides, so a race
+    between two first writes needs no savepoint (two round trips) to recover from.
+    """
+    model = type(instance)
+    fields = [f for f in model._meta.concrete_fields]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    values = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
+    conflict = ", ".join(f'"{column}"' for column in conflict_columns)
+    sql = (
+        f'INSERT INTO "{model._meta.db_table}" ({columns}) VALUES ({placeholders}) '  # noqa: S608 - names from the model
+        f"ON CONFLICT ({conflict}) DO NOTHING RETURNING 1"
+    )
+    inserted = fetch_one(sql, values) is not None
+    if inserted:
+        instance._state.adding = False
+        instance._state.db = DEFAULT_DB_ALIAS
+    return inserted

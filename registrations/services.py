@@ -24,6 +24,7 @@ from consular.crypto import Cipher, blind_index, seal
 from consular.errors import DomainError
 from consular.keys import get_key_provider
 from consular.models import DataKey
+from consular.rows import insert_unless_conflict
 from registrations import selectors
 from registrations.models import Erasure, Stay, Traveller, Trip
 from registrations.validation import CleanStay, CleanTrip, Invalid, validate_profile, validate_trip
@@ -116,12 +117,11 @@ def profile_write(*, user: User, data: Any, partial: bool) -> Traveller:
     if data_key is None:
         traveller.save()
         return traveller
-    try:
-        with transaction.atomic():
-            data_key.save(force_insert=True)
-            traveller.save(force_insert=True)
-    except IntegrityError:
-        # A concurrent first write created the registration (unique user): write over it instead.
+    data_key.save(force_insert=True)
+    if not insert_unless_conflict(traveller, conflict_columns=["user_id"]):
+        # A concurrent first write created the registration (unique user) and has committed:
+        # drop the key made for this one and write over that registration instead.
+        data_key.delete()
         return profile_write(user=user, data=data, partial=False)
     return traveller
 

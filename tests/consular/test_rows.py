@@ -49,3 +49,20 @@ def test_the_registration_look_up_matches_the_orm(client_for, alice):
     for field in Traveller._meta.concrete_fields:
         assert getattr(traveller, field.attname) == getattr(expected, field.attname), field.name
     assert traveller.data_key.wrapped == expected.data_key.wrapped
+
+
+@pytest.mark.django_db
+def test_insert_unless_conflict_inserts_once_and_then_reports_the_conflict(alice):
+    from consular.models import DataKey
+    from consular.rows import insert_unless_conflict
+
+    first_key, _ = DataKey.generate()
+    first_key.save()
+    first = Traveller(user=alice, data_key=first_key)
+    assert insert_unless_conflict(first, conflict_columns=["user_id"]) is True
+    assert not first._state.adding
+    second_key, _ = DataKey.generate()
+    second_key.save()
+    second = Traveller(user=alice, data_key=second_key)
+    assert insert_unless_conflict(second, conflict_columns=["user_id"]) is False
+    assert list(Traveller.objects.filter(user=alice).values_list("pk", "ref")) == [(first.pk, first.ref)]

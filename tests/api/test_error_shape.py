@@ -77,6 +77,13 @@ def test_an_unknown_api_path_gets_a_json_404(api):
     assert_error(api.post("/api/v2/anything"), 404, "not_found")
 
 
+def test_a_post_to_an_unknown_api_path_gets_a_json_404_even_with_csrf_checks_on():
+    from rest_framework.test import APIClient
+
+    response = APIClient(enforce_csrf_checks=True).post("/api/v1/auth/login", {"email": "x"}, format="json")
+    assert_error(response, 404, "not_found")
+
+
 def test_an_unknown_path_outside_the_api_gets_a_json_404(api):
     assert_error(api.get("/nothing-here"), 404, "not_found")
 

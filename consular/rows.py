@@ -1,4 +1,4 @@
-"""Hand-written look-ups for the few queries every request runs.
+"""Hand-written SQL for the few statements on every request's path.
 
 The bearer-token and "my registration" look-ups run on every citizen request.
 Building them through the ORM (query compilation, select_related joins, model
@@ -49,7 +49,7 @@ def insert_unless_conflict(instance: Model, *, conflict_columns: Sequence[str]) 
     between two first writes needs no savepoint (two round trips) to recover from.
     """
     model = type(instance)
-    fields = [f for f in model._meta.concrete_fields]
+    fields = model._meta.concrete_fields
     columns = ", ".join(f'"{f.column}"' for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     values = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]

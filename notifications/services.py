@@ -31,6 +31,7 @@ from notifications.models import (
     Delivery,
     DeliveryStatus,
 )
+from notifications.selectors import campaign_deliveries
 from registrations.models import Traveller
 
 log = logging.getLogger(__name__)
@@ -346,9 +347,7 @@ def _mark_done_if_finished(campaign: Campaign, *, after: int) -> None:
     # look is a primary-key range scan that stops at the first unfinished row.
     if campaign.first_delivery_id is None or campaign.last_delivery_id is None:
         return
-    unfinished = Delivery.objects.filter(
-        campaign_id=campaign.pk, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
-    )
+    unfinished = campaign_deliveries(campaign).filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING])
     start, end = campaign.first_delivery_id, campaign.last_delivery_id
     ahead = min(max(after, start - 1), end)
     if unfinished.filter(id__range=(ahead + 1, end)).exists() or unfinished.filter(id__range=(start, ahead)).exists():

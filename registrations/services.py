@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from shapely.geometry import Point
@@ -52,13 +52,13 @@ def traveller_get_or_create(*, user: User) -> Traveller:
     if existing is not None:
         return existing
     data_key, _ = DataKey.generate()
-    try:
-        with transaction.atomic():
-            data_key.save()
-            return Traveller.objects.create(user=user, data_key=data_key)
-    except IntegrityError:
-        # A concurrent request created it first (unique user).
-        return Traveller.objects.get(user=user)
+    data_key.save(force_insert=True)
+    traveller = Traveller(user=user, data_key=data_key)
+    if insert_unless_conflict(traveller, conflict_columns=["user_id"]):
+        return traveller
+    # A concurrent request created it first (unique user) and has committed.
+    data_key.delete()
+    return selectors.traveller_of(user=user)
 
 
 def profile_plaintexts(clean: dict[str, Any]) -> dict[str, str | None]:

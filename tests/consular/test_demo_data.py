@@ -20,6 +20,15 @@ def test_demo_data_loads_and_a_second_run_duplicates_nothing(settings, tmp_path)
     assert (tmp_path / "demo-credentials.txt").stat().st_mode & 0o077 == 0
 
 
+def test_an_account_made_again_replaces_its_line_in_the_credentials_file(settings, tmp_path):
+    load(settings, tmp_path)
+    User.objects.filter(email_bidx__isnull=False, role="citizen").delete()
+    load(settings, tmp_path)
+    lines = (tmp_path / "demo-credentials.txt").read_text().splitlines()
+    assert len(lines) == 5
+    assert sum("traveller@demo.invalid" in line for line in lines) == 1
+
+
 def test_demo_data_is_refused_in_production(settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError):

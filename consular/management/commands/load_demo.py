@@ -57,10 +57,18 @@ class Command(BaseCommand):
         self._demo_register()
         self._demo_crisis()
         if created:
+            # An account made again (a new database, an erased demo citizen) replaces its old
+            # line: a stale password listed first would no longer log in.
+            emails = {line.split("\t")[1] for line in created}
+            kept = [
+                line
+                for line in (credentials_file.read_text().splitlines() if credentials_file.exists() else [])
+                if line.count("\t") == 2 and line.split("\t")[1] not in emails
+            ]
             credentials_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            with credentials_file.open("a") as handle:
-                credentials_file.chmod(0o600)
-                handle.write("\n".join(created) + "\n")
+            credentials_file.touch(mode=0o600)
+            credentials_file.chmod(0o600)
+            credentials_file.write_text("\n".join(kept + created) + "\n")
             self.stdout.write(f"Demo accounts created; credentials in {credentials_file}.")
         else:
             self.stdout.write(f"Demo data already present; credentials in {credentials_file}.")

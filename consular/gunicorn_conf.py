@@ -3,7 +3,15 @@
 Gunicorn's access log is off on purpose: its format includes query strings,
 which for the advisory lookup are a person's coordinates. The application logs
 each request itself (consular.middleware.RequestContextMiddleware).
+
+The application is loaded once, in the master, before the workers fork
+(``preload_app``): the gazetteer's city index (built in consular.wsgi) and
+Django's start-up objects are then shared by every worker, and frozen out of the
+garbage collector's sight (consular.prefork). A code change therefore needs a
+restart, not a HUP.
 """
+
+preload_app = True
 
 accesslog = None
 logconfig_dict = {
@@ -16,3 +24,9 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },
 }
+
+
+def pre_fork(server, worker) -> None:
+    from consular.prefork import prepare_to_fork
+
+    prepare_to_fork()

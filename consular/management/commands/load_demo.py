@@ -87,7 +87,6 @@ class Command(BaseCommand):
             f"Demo register: {report.imported} travellers imported, {len(report.duplicates)} already there."
         )
 
-
     def _demo_crisis(self) -> None:
         if Crisis.objects.filter(title=DEMO_CRISIS_TITLE).exists():
             return

@@ -1,0 +1,89 @@
+"""The server as shipped: gunicorn preloads the app, freezes it, then forks its workers."""
+
+import gc
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.services import token_issue
+from consular.prefork import prepare_to_fork
+from registrations.models import Traveller
+from tests.factories import UserFactory, profile_payload
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(transactional_db):
+    parts = urlsplit(settings.DATABASE_URL)
+    test_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": test_url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    process = subprocess.Popen(
+        [ROOT / ".venv/bin/gunicorn", "consular.wsgi:application", "--config", "python:consular.gunicorn_conf",
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2", "--worker-class", "gthread",
+         "--no-control-socket"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, "gunicorn exited"
+        assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
+        try:
+            _request(port, "GET", "/healthz")
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield port
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _request(port: int, method: str, path: str, body: dict | None = None, token: str | None = None) -> int:
+    client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        client.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = client.getresponse()
+        response.read()
+        return response.status
+    finally:
+        client.close()
+
+
+@pytest.mark.slow
+def test_workers_forked_from_the_preloaded_app_each_reach_the_database(server):
+    tokens = [token_issue(user=UserFactory()).token for _ in range(8)]
+    # Several requests on fresh connections, so that both workers are likely to serve some.
+    statuses = [_request(server, "PUT", "/api/v1/me/profile", profile_payload(), token) for token in tokens]
+    assert statuses == [200] * len(tokens)
+    assert Traveller.objects.filter(user__isnull=False).count() == len(tokens)
+
+
+def test_prepare_to_fork_closes_the_database_connection_and_freezes_what_exists(transactional_db):
+    connection.ensure_connection()
+    frozen_before = gc.get_freeze_count()
+    try:
+        prepare_to_fork()
+        assert connection.connection is None
+        assert gc.get_freeze_count() > frozen_before
+    finally:
+        gc.unfreeze()

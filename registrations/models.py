@@ -47,7 +47,7 @@ class Traveller(models.Model):
     )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    ref = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
+    ref = models.CharField(max_length=12, default=new_reference, editable=False)
     # Null for travellers imported from a legacy register (they have no login).
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="traveller"
@@ -65,8 +65,8 @@ class Traveller(models.Model):
     email_enc = models.BinaryField(null=True)
     emergency_contact_enc = models.BinaryField(null=True)
     # NULL, not "", when absent: an empty string would make every blank value a "duplicate".
-    passport_bidx = models.CharField(max_length=64, null=True, db_index=True)  # noqa: DJ001
-    email_bidx = models.CharField(max_length=64, null=True, db_index=True)  # noqa: DJ001
+    passport_bidx = models.CharField(max_length=64, null=True)  # noqa: DJ001
+    email_bidx = models.CharField(max_length=64, null=True)  # noqa: DJ001
 
     language = models.CharField(max_length=35, default="en")
     consent_contact = models.BooleanField(default=False)
@@ -74,12 +74,24 @@ class Traveller(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        # Declared here rather than with unique=True / db_index=True on the fields:
+        # for a CharField those also build a second, LIKE-only index, and every
+        # index is paid on each insert (the bulk import's budget is about 50 µs).
+        # Migration 0004 renames and drops, so nothing is rebuilt.
+        constraints = [models.UniqueConstraint(fields=["ref"], name="registrations_traveller_ref_key")]
+        indexes = [
+            models.Index(fields=["passport_bidx"], name="traveller_passport_bidx"),
+            models.Index(fields=["email_bidx"], name="traveller_email_bidx"),
+        ]
+
 
 class Trip(models.Model):
     ENCRYPTED_FIELDS = ("title",)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    traveller = models.ForeignKey(Traveller, on_delete=models.CASCADE, related_name="trips")
+    # No index of its own: (traveller, start_date) below serves look-ups by traveller.
+    traveller = models.ForeignKey(Traveller, on_delete=models.CASCADE, related_name="trips", db_index=False)
     title_enc = models.BinaryField(null=True)
     start_date = models.DateField()
     end_date = models.DateField()
@@ -103,7 +115,7 @@ class Stay(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="stays")
     # Denormalised from the trip so the join counts distinct travellers without touching trips.
-    traveller = models.ForeignKey(Traveller, on_delete=models.CASCADE, related_name="stays")
+    traveller = models.ForeignKey(Traveller, on_delete=models.CASCADE, related_name="stays", db_index=False)
     country = models.CharField(max_length=2)
     city_enc = models.BinaryField(null=True)
     address_enc = models.BinaryField(null=True)

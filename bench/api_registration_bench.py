@@ -212,8 +212,6 @@ def gunicorn_command(port: int, *, workers: int, threads: int) -> list[str]:
         str(workers),
         "--threads",
         str(threads),
-        "--worker-class",
-        "gthread",
         "--no-control-socket",
     ]
 
@@ -530,14 +528,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("WEB_CONCURRENCY", "3")),
-        help="gunicorn workers (default WEB_CONCURRENCY or 3, as scripts/serve.sh)",
+        default=int(os.environ.get("WEB_CONCURRENCY", "5")),
+        help="gunicorn workers (default WEB_CONCURRENCY or 5, as consular/gunicorn_conf.py)",
     )
     parser.add_argument(
         "--web-threads",
         type=int,
-        default=int(os.environ.get("WEB_THREADS", "2")),
-        help="gunicorn threads per worker (default WEB_THREADS or 2, as scripts/serve.sh)",
+        default=int(os.environ.get("WEB_THREADS", "1")),
+        help="gunicorn threads per worker (default WEB_THREADS or 1, as consular/gunicorn_conf.py; >1 is gthread)",
     )
     parser.add_argument(
         "--log-levels",
@@ -653,9 +651,10 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\n" + "=" * 100)
     print(f"command: {COMMAND} {shlex.join(argv if argv is not None else sys.argv[1:])}".rstrip())
+    worker_class = "sync" if args.web_threads == 1 else "gthread"
     print(
         f"machine: {os.cpu_count()} CPUs shared by wrk ({args.threads} threads, {args.connections} connections), "
-        f"gunicorn ({args.workers} workers x {args.web_threads} threads, gthread) and PostgreSQL"
+        f"gunicorn ({args.workers} workers x {args.web_threads} threads, {worker_class}) and PostgreSQL"
     )
     print(f"users:   {args.users} citizens per log level (bearer tokens made in set-up, outside the measurement)")
     print(f"target:  >= {TARGET_RPS:.0f} requests/s and p99 <= {TARGET_P99_MS:.0f} ms for PUT profile + POST trip")

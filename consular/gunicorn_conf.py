@@ -4,6 +4,15 @@ Gunicorn's access log is off on purpose: its format includes query strings,
 which for the advisory lookup are a person's coordinates. The application logs
 each request itself (consular.middleware.RequestContextMiddleware).
 
+Workers are sync processes by default (``WEB_CONCURRENCY``, default 5: gunicorn's
+2 x cores + 1 on the 2-core reference machine). A sync worker takes a connection
+only when it is free, so load spreads evenly; with threaded (gthread) workers a
+keep-alive connection stays with the worker that accepted it, and 16 clients
+ended up split 12/4/0 or 2/2/12 over three workers, which set the p99. The price:
+one request at a time per process, no keep-alive, and slow clients hold a process
+while they send, so production runs behind a buffering reverse proxy (nginx, or
+the load balancer that terminates TLS). ``WEB_THREADS`` > 1 selects gthread.
+
 The application is loaded once, in the master, before the workers fork
 (``preload_app``): the gazetteer's city index (built in consular.wsgi) and
 Django's start-up objects are then shared by every worker, and frozen out of the
@@ -11,7 +20,15 @@ garbage collector's sight (consular.prefork). A code change therefore needs a
 restart, not a HUP.
 """
 
+import os
+
 preload_app = True
+workers = int(os.environ.get("WEB_CONCURRENCY", "5"))
+threads = int(os.environ.get("WEB_THREADS", "1"))
+worker_class = "sync"  # gunicorn itself switches to gthread when threads > 1
+# A sync worker is killed when one request runs longer than this. The longest is a
+# campaign launch, whose fan-out to a million people takes 11-15 s here.
+timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
 
 accesslog = None
 logconfig_dict = {

@@ -5,8 +5,10 @@
 # Environment:
 #   HOST             bind address            (default 127.0.0.1)
 #   PORT             bind port               (default 8000)
-#   WEB_CONCURRENCY  gunicorn worker processes (default 3)
-#   WEB_THREADS      threads per worker      (default 2)
+#   WEB_CONCURRENCY  gunicorn worker processes (default 5)
+#   WEB_THREADS      threads per worker      (default 1: sync workers; >1: gthread)
+#   WEB_TIMEOUT      seconds a request may run before its worker is replaced (default 120)
+#   (read by consular/gunicorn_conf.py)
 #   SERVE_STOP_TIMEOUT  seconds to wait for a graceful stop before SIGKILL (default 45)
 #
 # Ctrl-C (SIGINT) or SIGTERM stops both processes gracefully (SIGTERM to each,
@@ -23,8 +25,6 @@ cd "$PROJECT"
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
-WEB_CONCURRENCY="${WEB_CONCURRENCY:-3}"
-WEB_THREADS="${WEB_THREADS:-2}"
 STOP_TIMEOUT="${SERVE_STOP_TIMEOUT:-45}"
 
 log() { printf 'serve: %s\n' "$*" >&2; }
@@ -48,14 +48,11 @@ case "$HOST" in
   *) url_host="$bind_host" ;;
 esac
 
-# consular/gunicorn_conf.py: JSON logging, access log off.
+# consular/gunicorn_conf.py: workers, preloading, JSON logging, access log off.
 web_cmd=(
   .venv/bin/gunicorn consular.wsgi:application
   --config python:consular.gunicorn_conf
   --bind "$bind_host:$PORT"
-  --workers "$WEB_CONCURRENCY"
-  --threads "$WEB_THREADS"
-  --worker-class gthread
   --no-control-socket
 )
 worker_cmd=(.venv/bin/python manage.py qcluster)

@@ -37,8 +37,7 @@ def server(transactional_db):
     env = {**os.environ, "DATABASE_URL": test_url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     process = subprocess.Popen(
         [ROOT / ".venv/bin/gunicorn", "consular.wsgi:application", "--config", "python:consular.gunicorn_conf",
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "2", "--worker-class", "gthread",
-         "--no-control-socket"],
+         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--no-control-socket"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60

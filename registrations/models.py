@@ -77,7 +77,7 @@ class Traveller(models.Model):
     class Meta:
         # Declared here rather than with unique=True / db_index=True on the fields:
         # for a CharField those also build a second, LIKE-only index, and every
-        # index is paid on each insert (the bulk import's budget is about 50 µs).
+        # index is paid on each insert (the bulk import and every registration).
         # Migration 0004 renames and drops, so nothing is rebuilt.
         constraints = [models.UniqueConstraint(fields=["ref"], name="registrations_traveller_ref_key")]
         indexes = [

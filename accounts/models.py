@@ -20,7 +20,10 @@ class Role(models.TextChoices):
 
 STAFF_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR, Role.ANALYST, Role.ADMIN})
 # Roles whose view of the world is limited to their post's jurisdiction.
-POSTED_ROLES = frozenset({Role.OFFICER, Role.SUPERVISOR, Role.ANALYST})
+# In a fixed order for the check constraint below: a frozenset iterates in string-hash
+# order, which changes per process, and makemigrations then saw a new constraint.
+POSTED_ROLE_ORDER = (Role.OFFICER, Role.ANALYST, Role.SUPERVISOR)
+POSTED_ROLES = frozenset(POSTED_ROLE_ORDER)
 
 
 class Post(models.Model):
@@ -70,7 +73,7 @@ class User(AbstractBaseUser):
             # Officers, supervisors and analysts always belong to a post; citizens never do.
             models.CheckConstraint(
                 condition=(
-                    models.Q(role__in=[r.value for r in POSTED_ROLES], post__isnull=False)
+                    models.Q(role__in=[r.value for r in POSTED_ROLE_ORDER], post__isnull=False)
                     | models.Q(role=Role.CITIZEN, post__isnull=True)
                     | models.Q(role=Role.ADMIN)
                 ),

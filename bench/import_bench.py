@@ -5,13 +5,16 @@
 Prints the import rate and, from the same run, two references that bound it:
 - "load path only": COPY of the same rows, already validated and encrypted,
   into an empty register (the database side of the import);
-- "validate + encrypt, one process": the Python side without the database.
+- "validate + encrypt, one process": the Python side without the database;
+- "phone numbers only": the maintained library's parse + check of each line's
+  two numbers, which the issue's validation rules require.
 Target (PRODUCT.md §4): >= 20,000 travellers/s on a 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -37,7 +40,7 @@ def main() -> None:
     fresh_bench_database("importbench")
     from django.db import connection
 
-    from registrations import importer
+    from registrations import importer, validation
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "register.jsonl"
@@ -62,6 +65,17 @@ def main() -> None:
         prepared = importer.prepare_chunk(sample)
         prepare_seconds = time.perf_counter() - started
 
+        # Reference 1b: only the phone numbers of that sample (profile and emergency contact).
+        numbers = []
+        for _, text in sample:
+            profile = json.loads(text)["profile"]
+            numbers.append([profile["phone"], profile["emergency_contact"]["phone"]])
+        started = time.perf_counter()
+        for pair in numbers:
+            for number in pair:
+                validation.normalise_phone(number, "phone", validation.Errors(), required=True)
+        phone_seconds = time.perf_counter() - started
+
         # Reference 2: the database side alone: COPY of those prepared rows into an empty register.
         with connection.cursor() as cursor:
             cursor.execute(
@@ -80,6 +94,7 @@ def main() -> None:
     rows = [
         ("import_registrations (validate+encrypt+COPY)", rate),
         ("reference: validate + encrypt, one process", len(sample) / prepare_seconds),
+        ("reference: phone numbers only (2 a line)", len(sample) / phone_seconds),
         ("reference: COPY of prepared rows (load path)", len(sample) / load_seconds),
     ]
     for name, per_second in rows:

@@ -81,7 +81,7 @@ def main() -> None:
             cursor.execute(
                 "TRUNCATE registrations_stay, registrations_trip, registrations_traveller, consular_datakey CASCADE"
             )
-        batch = importer._Batch(seen=set())
+        batch = importer._Batch()
         started = time.perf_counter()
         for offset in range(0, len(prepared), args.batch_size):
             batch.load(prepared[offset : offset + args.batch_size], importer.Report())

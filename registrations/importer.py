@@ -228,20 +228,26 @@ def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[bytes]) 
 
 
 class _Batch:
-    def __init__(self, seen: set[str]) -> None:
-        self.seen = seen
+    """Loads one batch of prepared travellers, skipping those already in the register or earlier in the batch.
+
+    Earlier batches are committed before the next one is checked, so the database
+    recognises duplicates across batches: only the current batch's keys are held
+    in memory, not the whole file's (about 300 bytes a traveller, gigabytes for a
+    national register).
+    """
 
     def load(self, prepared: list[Prepared], report: Report) -> None:
         passports = [p.passport_bidx for p in prepared if p.passport_bidx]
         emails = [p.email_bidx for p in prepared if p.email_bidx]
         taken = _existing("passport_bidx", passports) | _existing("email_bidx", emails)
+        seen: set[str] = set()
         keep: list[Prepared] = []
         for item in prepared:
             keys = {k for k in (item.passport_bidx, item.email_bidx) if k}
-            if keys & taken or keys & self.seen:
+            if keys & taken or keys & seen:
                 report.duplicates.append(item.line_no)
                 continue
-            self.seen |= keys
+            seen |= keys
             keep.append(item)
         if not keep:
             return
@@ -257,7 +263,7 @@ class _Batch:
 def import_file(handle: IO[str], *, batch_size: int = 2000, workers: int | None = None) -> Report:
     """Import every valid, new traveller from an open JSON Lines file."""
     report = Report()
-    batch = _Batch(seen=set())
+    batch = _Batch()
     if workers is None:
         workers = os.cpu_count() or 1
 

@@ -68,6 +68,15 @@ def test_duplicates_within_one_file_are_imported_once(tmp_path):
     assert "imported 1, rejected 0, duplicates 1" in out
 
 
+def test_duplicates_in_different_batches_are_imported_once(tmp_path):
+    first = line(passport_number="AA111111", email="x@example.test")
+    others = [line(passport_number=f"BB{n:06d}", email=f"b{n}@example.test") for n in range(3)]
+    same_email = line(passport_number="CC222222", email="x@example.test")
+    out, _ = run_import(tmp_path, [first, *others, same_email, first], "--batch-size", "2")
+    assert "imported 4, rejected 0, duplicates 2" in out
+    assert Traveller.objects.count() == 4
+
+
 def test_a_traveller_already_registered_through_the_api_is_not_imported_again(tmp_path):
     from tests.factories import registered_citizen
 

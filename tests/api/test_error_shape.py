@@ -1,8 +1,12 @@
 """Bad input, by family: each gets a clear 4xx in the one error shape and writes nothing."""
 
+import json
+
 import pytest
 
 from accounts.models import User
+from registrations.models import Traveller
+from tests.factories import profile_payload
 
 
 def assert_error(response, status, code):
@@ -18,6 +22,34 @@ def test_malformed_json_gets_400_and_writes_nothing(api):
     response = api.post("/api/v1/auth/register", data='{"email": "a@example.test", ', content_type="application/json")
     assert_error(response, 400, "malformed_request")
     assert not User.objects.exists()
+
+
+def test_a_lone_surrogate_escape_gets_400_and_writes_nothing(client_for, alice):
+    # Valid JSON but not encodable text: it used to reach the encryption and fail with a 500.
+    body = json.dumps(profile_payload()).replace('"Ana"', '"\\ud800"', 1)
+    assert "\\ud800" in body
+    response = client_for(alice).generic("PUT", "/api/v1/me/profile", body, content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+    assert not Traveller.objects.exists()
+
+
+def test_runaway_nesting_gets_400(api):
+    response = api.post("/api/v1/auth/register", data="[" * 5000 + "]" * 5000, content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+
+
+def test_a_number_too_large_for_a_float_gets_400(api):
+    response = api.post("/api/v1/auth/register", data='{"email": 1e999}', content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+
+
+def test_a_body_in_another_declared_charset_is_read_in_that_charset(client_for, alice):
+    body = json.dumps(profile_payload(given_name="Ren\u00e9"), ensure_ascii=False).encode("latin-1")
+    response = client_for(alice).generic(
+        "PUT", "/api/v1/me/profile", body, content_type="application/json; charset=latin-1"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["given_name"] == "Ren\u00e9"
 
 
 def test_a_json_array_instead_of_an_object_gets_400(api):

@@ -1,0 +1,32 @@
+"""The API's JSON body parser.
+
+DRF's JSONParser uses the standard library, which accepts two inputs that then
+fail deep inside a request with a 500: a lone UTF-16 surrogate escape
+(``"\\ud800"``), valid JSON but not encodable text, so encrypting or storing it
+raises; and nesting deep enough to exhaust Python's recursion limit. orjson
+refuses both while parsing (and is faster), so they become a 400 like any other
+malformed body.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import IO, Any
+
+import orjson
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+
+class StrictJSONParser(JSONParser):
+    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
+        body: bytes | str = stream.read()
+        try:
+            if codecs.lookup(encoding).name != "utf-8":
+                body = body.decode(encoding)
+            return orjson.loads(body)
+        except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+            # orjson's messages name a position and a reason, never the input's text.
+            raise ParseError(f"JSON parse error - {exc}") from exc

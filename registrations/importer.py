@@ -9,7 +9,6 @@ each batch with COPY into the four tables in one transaction.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import secrets
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import IO, Any
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -98,8 +98,10 @@ def prepare_line(line_no: int, text: str, now: str) -> Prepared | tuple[int, str
     if len(text) > MAX_LINE_BYTES:
         return line_no, f"line longer than {MAX_LINE_BYTES} bytes"
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
+        # orjson, as the API's parser: it refuses lone surrogates and runaway nesting,
+        # which the standard library accepts and which would crash a worker later.
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
         return line_no, f"not JSON ({exc.msg} at column {exc.colno})"
     if not isinstance(data, dict):
         return line_no, "expected a JSON object"

@@ -54,6 +54,16 @@ def test_rejected_lines_are_reported_by_number_and_reason_and_the_rest_imported(
     assert "12345" not in err  # reasons name fields, never echo values
 
 
+def test_lines_the_api_would_refuse_as_malformed_are_rejected_not_fatal(tmp_path):
+    lone_surrogate = line(passport_number="BB222222", email="b@example.test").replace('"Ana"', '"\\ud800"', 1)
+    runaway_nesting = "[" * 5000 + "]" * 5000
+    lines = [lone_surrogate, runaway_nesting, line(passport_number="AA111111", email="a@example.test")]
+    out, err = run_import(tmp_path, lines)
+    assert "imported 1, rejected 2" in out
+    assert "line 1: rejected: not JSON" in err
+    assert "line 2: rejected: not JSON" in err
+
+
 def test_a_second_run_imports_nothing_new(tmp_path):
     lines = [line(passport_number="AA111111", email="a@example.test")]
     run_import(tmp_path, lines)

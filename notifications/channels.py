@@ -9,6 +9,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import ClassVar
 
+import orjson
 from django.conf import settings
 from django.core.mail import EmailMessage
 
@@ -99,8 +100,11 @@ class SmsChannel(Channel):
             raise SendError(f"SMS provider answered HTTP {exc.code}", transient=transient) from exc
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             raise SendError(f"SMS provider unreachable ({type(exc).__name__})", transient=True) from exc
+        # The message is accepted by now: an answer we cannot read must not fail the
+        # send (a retry would deliver it twice). orjson, unlike json, also refuses
+        # nesting deep enough to raise RecursionError.
         try:
-            return str(json.loads(answer or b"{}").get("id", ""))[:200]
+            return str(orjson.loads(answer or b"{}").get("id", ""))[:200]
         except (ValueError, AttributeError):
             return ""
 

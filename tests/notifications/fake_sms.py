@@ -15,6 +15,7 @@ class FakeSmsProvider:
         self.token = token
         self.delay = 0.0
         self.fail_status: int | None = None
+        self.answer_body: bytes | None = None  # replaces the JSON answer of an accepted message
         self.lock = threading.Lock()
         self.requests = 0
         self.delivered: dict[str, tuple[str, str]] = {}  # idempotency key -> (to, text)
@@ -39,6 +40,8 @@ class FakeSmsProvider:
 
             def _answer(self, status: int, payload: dict) -> None:
                 data = json.dumps(payload).encode()
+                if status == 200 and provider.answer_body is not None:
+                    data = provider.answer_body
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

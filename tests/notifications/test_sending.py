@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from django.core import mail
 from django.utils import timezone
 
@@ -67,6 +68,19 @@ def test_a_transient_failure_is_retried_later_with_backoff(olivia, active_crisis
     assert delivery.status == "pending"
     assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=20)
     assert delivery.last_error == "SMS provider answered HTTP 503"
+
+
+@pytest.mark.parametrize("answer", [b"not json", b"[1, 2]", b"[" * 60000 + b"]" * 60000])
+def test_an_accepted_message_with_an_unreadable_answer_is_sent_once_without_a_provider_id(
+    olivia, active_crisis, sms, answer
+):
+    # The provider took the message: retrying because its answer is odd would send it twice.
+    sms.answer_body = answer
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    run_batches(launch(olivia, active_crisis))
+    delivery = Delivery.objects.get()
+    assert delivery.status == "sent" and delivery.provider_message_id == "" and delivery.attempts == 1
+    assert sms.requests == 1
 
 
 def test_a_permanent_failure_is_marked_failed_at_once(olivia, active_crisis, sms):

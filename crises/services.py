@@ -44,7 +44,10 @@ def _store_area(crisis: Crisis) -> None:
         cursor.execute(
             """
             UPDATE crises_crisis c SET
-                area_km2 = ST_Area(c.area::geography) / 1e6,
+                -- Edges cut to at most 1° first: geography reads an edge as a great
+                -- circle, and a 180°-long one (an equator edge from 0° to 180°) has
+                -- no unique great circle, so PostGIS raises instead of answering.
+                area_km2 = ST_Area(ST_Segmentize(c.area, 1)::geography) / 1e6,
                 countries = ARRAY(
                     SELECT DISTINCT cp.country_id FROM crises_countrypart cp
                     JOIN crises_crisispart p ON p.crisis_id = c.id AND ST_Intersects(cp.geom, p.geom)

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 
 from crises.areas import AreaError, parse_area
@@ -93,6 +95,16 @@ def test_the_api_returns_the_stored_multipolygon_area_and_warnings(client_for, o
     assert body["area_km2"] == pytest.approx(2 * 111 * 111 * 0.95, rel=0.1)
     assert body["warnings"] and "repaired" in body["warnings"][0]
     assert "FJ" in body["countries"]
+
+
+def test_an_area_with_a_180_degree_edge_is_stored_with_its_area(client_for, ada):
+    # 0°→180° along the equator has no unique great circle: PostGIS's geography area
+    # raised on it (a 500) until the edges were cut short first.
+    strip = {"type": "Polygon", "coordinates": [[[0, 0], [180, 0], [180, 10], [0, 10], [0, 0]]]}
+    response = client_for(ada).post("/api/v1/crises", crisis_payload(area=strip), format="json")
+    assert response.status_code == 201, response.content
+    sphere_strip_km2 = 6371.0088**2 * math.pi * math.sin(math.radians(10))
+    assert response.json()["area_km2"] == pytest.approx(sphere_strip_km2, rel=0.01)
 
 
 def test_an_empty_area_through_the_api_is_400_and_writes_nothing(client_for, olivia):

@@ -147,6 +147,9 @@ def normalise_country(value: Any, path: str, errors: Errors, *, required: bool =
     return code
 
 
+MAX_LANGUAGE_TAG_LENGTH = 35  # the columns that store a tag
+
+
 @lru_cache(maxsize=4096)
 def _language_tag(text: str) -> str | None:
     if not langcodes.tag_is_valid(text):
@@ -155,12 +158,16 @@ def _language_tag(text: str) -> str | None:
 
 
 def normalise_language(value: Any, path: str, errors: Errors, *, required: bool) -> str | None:
-    text = _text(value, path, errors, max_length=35, required=required)
+    text = _text(value, path, errors, max_length=MAX_LANGUAGE_TAG_LENGTH, required=required)
     if text is None:
         return None
     tag = _language_tag(text)
     if tag is None:
         errors.add(path, "Not a valid BCP 47 language tag.")
+    elif len(tag) > MAX_LANGUAGE_TAG_LENGTH:
+        # Standardising can lengthen a tag (sh → sr-Latn): the stored form is what must fit.
+        errors.add(path, f"Expected at most {MAX_LANGUAGE_TAG_LENGTH} characters once standardised.")
+        return None
     return tag
 
 

@@ -64,6 +64,16 @@ def test_lines_the_api_would_refuse_as_malformed_are_rejected_not_fatal(tmp_path
     assert "line 2: rejected: not JSON" in err
 
 
+def test_a_language_tag_too_long_once_standardised_is_a_rejected_line_not_a_failed_batch(tmp_path):
+    lines = [
+        line(passport_number="AA111111", email="a@example.test"),
+        line(passport_number="BB222222", email="b@example.test", language="sh-x-aaaaaaaa-bbbbbbbb-cccccccc-ddd"),
+    ]
+    out, err = run_import(tmp_path, lines)
+    assert "imported 1, rejected 1" in out
+    assert "line 2: rejected: profile.language:" in err
+
+
 def test_a_second_run_imports_nothing_new(tmp_path):
     lines = [line(passport_number="AA111111", email="a@example.test")]
     run_import(tmp_path, lines)

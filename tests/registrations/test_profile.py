@@ -87,6 +87,7 @@ def test_a_staff_token_cannot_use_me_endpoints(client_for, olivia):
         ("nationality", "NZL"),
         ("language", "english please"),
         ("language", "xx-ZZZZZZZZZ"),
+        ("language", "sh-x-aaaaaaaa-bbbbbbbb-cccccccc-ddd"),  # 35 characters, 40 once standardised
         ("date_of_birth", "12/04/1990"),
         ("date_of_birth", "2999-01-01"),
         ("given_name", ""),

@@ -11,6 +11,9 @@ from registrations.validation import Errors, Invalid, normalise_language
 
 PLACEHOLDERS = frozenset({"given_name", "checkin_url"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# Line breaks and tabs belong in a message; other control characters do not
+# (PostgreSQL cannot even store NUL in the campaign's jsonb).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_TEMPLATE_LENGTH = 2000
 MAX_LANGUAGES = 30
 # Budget for a name when checking an SMS template's length before knowing who gets it.
@@ -42,6 +45,9 @@ def _validate_messages(messages: object, default_language: object, *, ask_checki
             continue
         if len(text) > MAX_TEMPLATE_LENGTH:
             errors.add(path, f"At most {MAX_TEMPLATE_LENGTH} characters.")
+            continue
+        if _CONTROL_CHARACTERS.search(text):
+            errors.add(path, "Control characters other than line breaks and tabs are not allowed.")
             continue
         unknown = sorted({name for name in _PLACEHOLDER.findall(text) if name not in PLACEHOLDERS})
         if unknown:

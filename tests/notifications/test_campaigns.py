@@ -95,6 +95,14 @@ def test_a_campaign_with_no_recipients_is_accepted_with_zero_and_done(officer, a
         ({"messages": {}}, "messages"),
         ({"messages": {"en": "  "}}, "messages.en"),
         ({"messages": {"klingon-xx-yy": "Hello"}}, "messages.klingon-xx-yy"),
+        ({"messages": {"en": "Hello\u0000there"}}, "messages.en"),
+        ({"messages": {"en": "Hello\u001bthere"}}, "messages.en"),
+        # 35 characters as sent, 40 once standardised (sh → sr-Latn): too long to store.
+        (
+            {"messages": {"sh-x-aaaaaaaa-bbbbbbbb-cccccccc-ddd": "Hello"}},
+            "messages.sh-x-aaaaaaaa-bbbbbbbb-cccccccc-ddd",
+        ),
+        ({"default_language": "sh-x-aaaaaaaa-bbbbbbbb-cccccccc-ddd"}, "default_language"),
         ({"messages": {"en": "Hello {surname}"}}, "messages.en"),
         ({"messages": {"en": "x" * 470}}, "messages.en"),  # too long for SMS once the link is added
         ({"default_language": "de"}, "default_language"),

@@ -30,6 +30,11 @@ from registrations.models import Precision
 
 MAX_STAYS_PER_TRIP = 50
 MAX_TRIP_YEARS = 2
+# Trips and stays are dated within this window: wide enough for any real journey
+# and a legacy register's history, narrow enough that date arithmetic (a trip's
+# two-year limit, retention) can never run past Python's year 9999.
+EARLIEST_TRAVEL_DATE = date(1970, 1, 1)
+LATEST_TRAVEL_DATE = date(2100, 12, 31)
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -109,6 +114,14 @@ def _date(value: Any, path: str, errors: Errors, *, required: bool = True) -> da
     except ValueError:
         errors.add(path, "Expected a valid date as YYYY-MM-DD.")
         return None
+
+
+def _travel_date(value: Any, path: str, errors: Errors) -> date | None:
+    day = _date(value, path, errors)
+    if day is not None and not EARLIEST_TRAVEL_DATE <= day <= LATEST_TRAVEL_DATE:
+        errors.add(path, f"Expected a date between {EARLIEST_TRAVEL_DATE} and {LATEST_TRAVEL_DATE}.")
+        return None
+    return day
 
 
 def _bool(value: Any, path: str, errors: Errors) -> bool | None:
@@ -367,8 +380,8 @@ def _stay(value: Any, path: str, trip_start: date | None, trip_end: date | None,
         # A stay read back and sent again: its location was derived, not given,
         # so it is derived again from the city instead of becoming a "point".
         location = None
-    start = _date(obj.get("start_date"), _join(path, "start_date"), errors)
-    end = _date(obj.get("end_date"), _join(path, "end_date"), errors)
+    start = _travel_date(obj.get("start_date"), _join(path, "start_date"), errors)
+    end = _travel_date(obj.get("end_date"), _join(path, "end_date"), errors)
     if start and end and end < start:
         errors.add(_join(path, "end_date"), "The stay ends before it starts.")
     if trip_start and trip_end and start and end and (start < trip_start or end > trip_end):
@@ -392,8 +405,8 @@ def validate_trip(data: Any, *, prefix: str = "") -> CleanTrip:
         errors.raise_if_any()
     _unknown_keys(obj, TRIP_FIELDS, prefix, errors)
     title = _text(obj.get("title"), _join(prefix, "title"), errors, max_length=200, required=False)
-    start = _date(obj.get("start_date"), _join(prefix, "start_date"), errors)
-    end = _date(obj.get("end_date"), _join(prefix, "end_date"), errors)
+    start = _travel_date(obj.get("start_date"), _join(prefix, "start_date"), errors)
+    end = _travel_date(obj.get("end_date"), _join(prefix, "end_date"), errors)
     if start and end:
         if end < start:
             errors.add(_join(prefix, "end_date"), "The trip ends before it starts.")

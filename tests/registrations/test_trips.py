@@ -116,6 +116,10 @@ def first_stay(**changes):
         (trip_payload(end_date="2026-10-01"), "end_date"),
         (trip_payload(start_date="2026-11-01", end_date="2028-11-02", stays=[]), "end_date"),
         (trip_payload(start_date="2026-02-30"), "start_date"),
+        # Two years after 9999-01-01 is past Python's last date: this was a 500.
+        (trip_payload(start_date="9999-01-01", end_date="9999-01-02", stays=[]), "start_date"),
+        (trip_payload(start_date="1969-12-31", end_date="1970-01-02", stays=[]), "start_date"),
+        (trip_payload(start_date="2100-12-30", end_date="2101-01-01", stays=[]), "end_date"),
         (trip_payload(stays="FJ"), "stays"),
         (trip_payload(stays=[{"country": "FJ", "start_date": "2026-11-01", "end_date": "2026-11-01"}] * 51), "stays"),
         (trip_payload(title=["x"]), "title"),

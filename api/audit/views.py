@@ -52,7 +52,10 @@ class AuditListView(APIView):
             entries = entries.filter(post_id=request.user.post_id)
         since = request.query_params.get("since")
         if since:
-            moment = parse_datetime(since)
+            try:
+                moment = parse_datetime(since)
+            except ValueError:  # well-formed but not a real time: 2026-02-30, 24:00
+                moment = None
             if moment is None or moment.tzinfo is None:
                 raise DomainError(
                     "invalid", "Invalid input.", fields={"since": ["Expected an ISO 8601 time with zone."]}

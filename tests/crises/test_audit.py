@@ -76,6 +76,15 @@ def test_supervisors_read_their_posts_audit_and_officers_cannot(client_for, sam,
     assert client_for(sam).get("/api/v1/audit?since=yesterday").status_code == 400
 
 
+@pytest.mark.parametrize(
+    "since", ["yesterday", "2026-11-01T00:00:00", "2026-02-30T00:00:00Z", "2026-11-01T24:00:00Z", "2026-13-01T00:00Z"]
+)
+def test_an_audit_since_that_is_not_a_real_zoned_time_gets_400(client_for, sam, since):
+    response = client_for(sam).get("/api/v1/audit", {"since": since})
+    assert response.status_code == 400
+    assert "since" in response.json()["error"]["fields"]
+
+
 def test_staff_logins_exports_and_erasures_are_audited_without_personal_data(api, client_for, alice):
     from accounts.services import staff_create
 

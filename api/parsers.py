@@ -15,7 +15,7 @@ from typing import IO, Any
 
 import orjson
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, UnsupportedMediaType
 from rest_framework.parsers import JSONParser
 
 
@@ -26,7 +26,14 @@ class StrictJSONParser(JSONParser):
         try:
             if codecs.lookup(encoding).name != "utf-8":
                 body = body.decode(encoding)
+        except LookupError as exc:
+            # Django accepts any codec name as a charset, including ones that are
+            # not text encodings (charset=base64, zlib): bytes.decode refuses those.
+            raise UnsupportedMediaType(media_type or self.media_type) from exc
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"JSON parse error - {exc.reason} at byte {exc.start}") from exc
+        try:
             return orjson.loads(body)
-        except (UnicodeDecodeError, orjson.JSONDecodeError) as exc:
+        except orjson.JSONDecodeError as exc:
             # orjson's messages name a position and a reason, never the input's text.
             raise ParseError(f"JSON parse error - {exc}") from exc

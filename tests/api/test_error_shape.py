@@ -52,6 +52,12 @@ def test_a_body_in_another_declared_charset_is_read_in_that_charset(client_for, 
     assert response.json()["given_name"] == "Ren\u00e9"
 
 
+@pytest.mark.parametrize("charset", ["base64", "zlib", "rot13"])
+def test_a_charset_that_is_not_a_text_encoding_gets_415(api, charset):
+    response = api.generic("POST", "/api/v1/auth/register", b"{}", content_type=f"application/json; charset={charset}")
+    assert_error(response, 415, "unsupported_media_type")
+
+
 def test_a_json_array_instead_of_an_object_gets_400(api):
     response = api.post("/api/v1/auth/register", data="[1, 2]", content_type="application/json")
     error = assert_error(response, 400, "invalid")

@@ -9,7 +9,11 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # GET only: DRF would answer OPTIONS through the page's HTML template renderer,
+    # which has no template for it (a 500).
+    path(
+        "api/docs/", SpectacularSwaggerView.as_view(url_name="schema", http_method_names=["get", "head"]), name="docs"
+    ),
     path("checkin/<str:token>", checkin_page, name="checkin-page"),
     path("api/v1/", include("api.urls")),
     # Unknown API paths answer JSON whatever DEBUG says, and whatever the method.

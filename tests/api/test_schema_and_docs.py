@@ -26,3 +26,9 @@ def test_the_docs_assets_are_served_by_the_app(api):
     asset = re.search(r"""src=["'](/static/drf_spectacular_sidecar/[^"']+\.js)""", html).group(1)
     response = Client().get(asset)
     assert response.status_code == 200
+
+
+def test_the_docs_page_answers_other_methods_with_405_not_an_error(api):
+    # OPTIONS used to go through the page's template renderer, which has no template for it.
+    for method in ("options", "post", "delete"):
+        assert getattr(api, method)("/api/docs/").status_code == 405

@@ -51,14 +51,14 @@ def main() -> None:
 
         # The import itself, as the management command runs it.
         started = time.perf_counter()
-        with path.open() as handle:
+        with path.open("rb") as handle:
             report = importer.import_file(handle, batch_size=args.batch_size, workers=args.workers)
         import_seconds = time.perf_counter() - started
         if report.imported != args.travellers:
             raise SystemExit(f"imported {report.imported} of {args.travellers}: {report.rejected[:3]}")
 
         # Reference 1: the Python side alone, one process, on a sample.
-        with path.open() as handle:
+        with path.open("rb") as handle:
             sample = [(n, text) for n, text in zip(range(1, args.sample + 1), handle, strict=False)]
         importer.prepare_chunk(sample[:200])  # warm the gazetteer and tag caches
         started = time.perf_counter()

@@ -90,18 +90,22 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
-def prepare_line(line_no: int, text: str, now: str) -> Prepared | tuple[int, str]:
+def prepare_line(line_no: int, line: bytes, now: str) -> Prepared | tuple[int, str]:
     """Validate and encrypt one line; a rejection is (line number, reason without personal data).
 
     ``now`` is the ISO timestamp stamped on the created rows.
     """
-    if len(text) > MAX_LINE_BYTES:
+    if len(line) > MAX_LINE_BYTES:
         return line_no, f"line longer than {MAX_LINE_BYTES} bytes"
     try:
         # orjson, as the API's parser: it refuses lone surrogates and runaway nesting,
         # which the standard library accepts and which would crash a worker later.
-        data = orjson.loads(text)
+        data = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
+        try:
+            line.decode()
+        except UnicodeDecodeError as bad:
+            return line_no, f"not UTF-8 (byte {bad.start + 1} of the line)"
         return line_no, f"not JSON ({exc.msg} at column {exc.colno})"
     if not isinstance(data, dict):
         return line_no, "expected a JSON object"
@@ -199,16 +203,16 @@ def copy_row(values: tuple) -> bytes:
     return ("\t".join(map(_copy_value, values)) + "\n").encode()
 
 
-def prepare_chunk(chunk: list[tuple[int, str]]) -> list[Prepared | tuple[int, str]]:
+def prepare_chunk(chunk: list[tuple[int, bytes]]) -> list[Prepared | tuple[int, str]]:
     now = timezone.now().isoformat()
-    return [prepare_line(line_no, text, now) for line_no, text in chunk]
+    return [prepare_line(line_no, line, now) for line_no, line in chunk]
 
 
-def _chunks(handle: IO[str], size: int) -> Iterator[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
-    for line_no, text in enumerate(handle, start=1):
-        if text.strip():
-            chunk.append((line_no, text))
+def _chunks(handle: IO[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for line_no, line in enumerate(handle, start=1):
+        if line.strip():
+            chunk.append((line_no, line))
         if len(chunk) >= size:
             yield chunk
             chunk = []
@@ -262,8 +266,12 @@ class _Batch:
         report.imported += len(keep)
 
 
-def import_file(handle: IO[str], *, batch_size: int = 2000, workers: int | None = None) -> Report:
-    """Import every valid, new traveller from an open JSON Lines file."""
+def import_file(handle: IO[bytes], *, batch_size: int = 2000, workers: int | None = None) -> Report:
+    """Import every valid, new traveller from a JSON Lines file opened in binary mode.
+
+    Lines stay bytes: each is decoded on its own, so a line that is not UTF-8 is one
+    rejected line instead of the end of the import.
+    """
     report = Report()
     batch = _Batch()
     if workers is None:

@@ -15,7 +15,7 @@ def line(**profile_overrides) -> str:
 
 def run_import(tmp_path, lines, *extra):
     path = tmp_path / "register.jsonl"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_bytes(b"\n".join(line if isinstance(line, bytes) else line.encode() for line in lines) + b"\n")
     out, err = io.StringIO(), io.StringIO()
     call_command("import_registrations", str(path), "--workers", "1", *extra, stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
@@ -72,6 +72,16 @@ def test_a_language_tag_too_long_once_standardised_is_a_rejected_line_not_a_fail
     out, err = run_import(tmp_path, lines)
     assert "imported 1, rejected 1" in out
     assert "line 2: rejected: profile.language:" in err
+
+
+def test_a_line_that_is_not_utf8_is_rejected_and_the_lines_after_it_imported(tmp_path):
+    profile = profile_payload(passport_number="BB222222", email="b@example.test", given_name="Ren\u00e9")
+    latin1 = json.dumps({"profile": profile, "trips": [trip_payload()]}, ensure_ascii=False).encode("latin-1")
+    lines = [line(passport_number="AA111111", email="a@example.test"), latin1,
+             line(passport_number="CC333333", email="c@example.test")]  # fmt: skip
+    out, err = run_import(tmp_path, lines)
+    assert "imported 2, rejected 1" in out
+    assert "line 2: rejected: not UTF-8" in err
 
 
 def test_a_second_run_imports_nothing_new(tmp_path):

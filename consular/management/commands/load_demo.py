@@ -82,7 +82,7 @@ class Command(BaseCommand):
         lines = [json.dumps({"profile": _demo_profile(n, given, family), "trips": [_demo_trip(
             timezone.localdate(), country, city=city, point=point)]}) for n, (given, family, country, city, point)
             in enumerate(DEMO_REGISTER, start=1)]  # fmt: skip
-        report = import_file(io.StringIO("\n".join(lines)), workers=1)
+        report = import_file(io.BytesIO("\n".join(lines).encode()), workers=1)
         self.stdout.write(
             f"Demo register: {report.imported} travellers imported, {len(report.duplicates)} already there."
         )

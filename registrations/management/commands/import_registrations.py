@@ -21,12 +21,10 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be between 1 and 50000.")
         started = time.perf_counter()
         try:
-            with open(path, encoding="utf-8") as handle:
+            with open(path, "rb") as handle:
                 report = import_file(handle, batch_size=batch_size, workers=workers)
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"{path} is not UTF-8 (byte {exc.start}).") from exc
         elapsed = time.perf_counter() - started
         for line_no, reason in report.rejected:
             self.stderr.write(f"line {line_no}: rejected: {reason}")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 
 from accounts.models import User
 from consular.crypto import Cipher, unseal
 from consular.models import DataKey
 from consular.rows import RowShape, fetch_one
+from notifications.models import CheckIn, Delivery
 from registrations.models import Stay, Traveller, Trip
 
 
@@ -99,6 +101,67 @@ def trip_as_dict(*, trip: Trip, cipher: Cipher) -> dict[str, Any]:
     }
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def checkins_as_dicts(*, traveller: Traveller, cipher: Cipher) -> list[dict[str, Any]]:
+    """The traveller's own answers to "are you safe?", message decrypted (a failed decrypt raises)."""
+    checkins = (
+        CheckIn.objects.filter(traveller_id=traveller.pk)
+        # Only the crisis's id and title: select_related would load its whole area.
+        .annotate(crisis_id=F("campaign__crisis_id"), crisis_title=F("campaign__crisis__title"))
+        .order_by("updated_at", "id")
+    )
+    return [
+        {
+            "campaign_id": str(checkin.campaign_id),
+            "crisis": {"id": str(checkin.crisis_id), "title": checkin.crisis_title},
+            "status": checkin.status,
+            "message": unseal(cipher, checkin, "message"),
+            # A check-in keeps only the time of its latest answer (no creation time is stored).
+            "updated_at": checkin.updated_at.isoformat(),
+        }
+        for checkin in checkins
+    ]
+
+
+def deliveries_as_dicts(*, traveller: Traveller) -> list[dict[str, Any]]:
+    """What was sent to the traveller: outcomes only, as stored (no text, no address, no retry bookkeeping)."""
+    deliveries = (
+        Delivery.objects.filter(traveller_id=traveller.pk)  # the (traveller, campaign, channel) index
+        .order_by("id")
+        .values(
+            "campaign_id",
+            "channel",
+            "status",
+            "attempts",
+            "provider_message_id",
+            "sent_at",
+            crisis_id=F("campaign__crisis_id"),
+            crisis_title=F("campaign__crisis__title"),
+            # The fan-out writes a campaign's deliveries in the campaign's own transaction,
+            # so the campaign's creation time is when each delivery was created.
+            created_at=F("campaign__created_at"),
+        )
+    )
+    return [
+        {
+            "campaign_id": str(row["campaign_id"]),
+            "crisis": {"id": str(row["crisis_id"]), "title": row["crisis_title"]},
+            "channel": row["channel"],
+            "status": row["status"],
+            "attempts": row["attempts"],
+            # The provider's reference for the message sent to the caller: theirs to quote
+            # to the provider, and no credential.
+            "provider_message_id": row["provider_message_id"] or None,
+            "created_at": row["created_at"].isoformat(),
+            "sent_at": _iso(row["sent_at"]),
+        }
+        for row in deliveries
+    ]
+
+
 def export_of(*, user: User) -> dict[str, Any]:
     """Everything held about the caller, decrypted."""
     traveller = traveller_of(user=user)
@@ -119,5 +182,7 @@ def export_of(*, user: User) -> dict[str, Any]:
             "updated_at": traveller.updated_at.isoformat(),
             "profile": profile_of(traveller=traveller, cipher=cipher),
             "trips": [trip_as_dict(trip=trip, cipher=cipher) for trip in trips_of(user=user)],
+            "checkins": checkins_as_dicts(traveller=traveller, cipher=cipher),
+            "deliveries": deliveries_as_dicts(traveller=traveller),
         }
     return document

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control
 
 from consular.logging import request_id_var
 
@@ -82,3 +83,27 @@ class BodySizeLimitMiddleware:
         if length > limit:
             return payload_too_large(limit)
         return None
+
+
+class NoStoreApiMiddleware:
+    """Sends ``Cache-Control: no-store`` on every ``/api/`` response, errors and unknown paths included.
+
+    API answers carry bearer tokens, personal data or the fact that someone asked, so no
+    browser or proxy may keep them. The OpenAPI schema and its docs page are exempt: they
+    are served without authentication, the same to everyone, and hold no data, so caching
+    them is harmless (static files live under ``/static/`` and never match). A directive a
+    view already set is kept; ``no-store`` is added beside it, and nothing is duplicated.
+    """
+
+    PREFIX = "/api/"
+    CACHEABLE = frozenset({"/api/schema/", "/api/docs/"})  # exact paths: anything below them is a 404
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        path = request.path_info
+        if path.startswith(self.PREFIX) and path not in self.CACHEABLE:
+            patch_cache_control(response, no_store=True)
+        return response

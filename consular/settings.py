@@ -148,6 +148,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "consular.middleware.RequestContextMiddleware",
+    # Outside everything that may answer early (413, CSRF, errors), so those get it too.
+    "consular.middleware.NoStoreApiMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "consular.middleware.BodySizeLimitMiddleware",

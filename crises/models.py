@@ -64,6 +64,10 @@ class Crisis(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The post that declared the crisis: only its staff (and admins) change or move it
+    # on, though every post it touches sees it. Null when an admin declared it: then
+    # only admins change it.
+    post = models.ForeignKey("accounts.Post", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     activated_at = models.DateTimeField(null=True, blank=True)

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import Role, User
-from crises.models import Crisis
+from crises.models import Crisis, RevealRequest
 
 
 # One row per affected traveller, each assigned to a single country and
@@ -91,6 +91,22 @@ def crises_visible_to(*, user: User) -> QuerySet[Crisis]:
 
 def crisis_for(*, user: User, crisis_id: uuid.UUID) -> Crisis | None:
     return crises_visible_to(user=user).filter(pk=crisis_id).first()
+
+
+def reveal_requests_visible_to(*, user: User) -> QuerySet[RevealRequest]:
+    """An officer sees their own requests; a supervisor those of their own post's staff.
+
+    The four-eyes check stays within the post: a supervisor elsewhere, even one
+    whose jurisdiction the crisis also touches, neither sees nor decides them.
+    """
+    requests = RevealRequest.objects.filter(crisis__in=crises_visible_to(user=user)).select_related("crisis")
+    if user.role == Role.SUPERVISOR:
+        return requests.filter(requested_by__post_id=user.post_id)
+    return requests.filter(requested_by=user)
+
+
+def reveal_request_for(*, user: User, request_id: uuid.UUID) -> RevealRequest | None:
+    return reveal_requests_visible_to(user=user).filter(pk=request_id).first()
 
 
 @dataclass(frozen=True)

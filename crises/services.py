@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from accounts.models import Role, User
 from consular.audit import audit_record
 from consular.crypto import unseal
 from consular.errors import DomainError
+from consular.models import AuditEntry
 from crises import selectors
 from crises.areas import parse_area
 from crises.models import Crisis, RevealRequest, RevealStatus, Status
@@ -30,6 +32,7 @@ from registrations.models import Stay, Traveller
 PART_VERTICES = 1024
 MIN_REASON_LENGTH = 20
 REVEAL_APPROVAL_VALID_FOR = timedelta(hours=24)
+REVEAL_WINDOW = timedelta(hours=24)  # over which REVEAL_APPROVAL_ABOVE counts a user's reveals
 
 
 def _store_area(crisis: Crisis) -> None:
@@ -104,6 +107,7 @@ def crisis_declare(
         ends_at=ends_at,
         public=public,
         created_by=user,
+        post=user.post if user.role != Role.ADMIN else None,
     )
     _apply_area(crisis, area)
     crisis.save(force_insert=True)
@@ -114,14 +118,42 @@ def crisis_declare(
         action="crisis.declare",
         object_type="crisis",
         object_id=crisis.pk,
-        details={"countries": crisis.countries, "severity": severity, "vertex_count": crisis.vertex_count},
+        details={"severity": severity, **_area_summary(crisis)},
     )
     return crisis
+
+
+def _area_summary(crisis: Crisis) -> dict[str, Any]:
+    """What the audit keeps of an area: enough to tell later which area was drawn when.
+
+    Counts are read per area, so a run of small areas around one address (probing
+    for a person) stays visible in the log: the digest identifies the exact
+    geometry, the bounds and size show where and how small it was.
+    """
+    minx, miny, maxx, maxy = crisis.area.bounds
+    return {
+        "countries": crisis.countries,
+        "vertex_count": crisis.vertex_count,
+        "area_km2": round(crisis.area_km2, 3),
+        "bounds": [round(minx, 5), round(miny, 5), round(maxx, 5), round(maxy, 5)],
+        "area_sha256": hashlib.sha256(shapely.to_wkb(crisis.area, hex=False)).hexdigest(),
+    }
+
+
+def _check_owner(crisis: Crisis, user: User) -> None:
+    # Every post the area touches sees the crisis; only the declaring post moves it.
+    # Otherwise another post could redraw it away from the declaring post's countries
+    # and lock that post out of its own crisis and campaigns.
+    if user.role != Role.ADMIN and (crisis.post_id is None or crisis.post_id != user.post_id):
+        raise DomainError(
+            "forbidden", "Only the post that declared this crisis, or an admin, may change it.", status=403
+        )
 
 
 @transaction.atomic
 def crisis_update(*, crisis: Crisis, user: User, changes: dict[str, Any]) -> Crisis:
     crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
+    _check_owner(crisis, user)
     if crisis.status == Status.CLOSED:
         raise DomainError("conflict", "A closed crisis cannot be changed.", status=409)
     for name in ("title", "description", "severity", "starts_at", "ends_at", "public"):
@@ -139,7 +171,7 @@ def crisis_update(*, crisis: Crisis, user: User, changes: dict[str, Any]) -> Cri
         action="crisis.update",
         object_type="crisis",
         object_id=crisis.pk,
-        details={"fields": sorted(changes)},
+        details={"fields": sorted(changes), **(_area_summary(crisis) if "area" in changes else {})},
     )
     return crisis
 
@@ -153,6 +185,7 @@ def crisis_transition(*, crisis: Crisis, user: User, action: str) -> Crisis:
     source, target = _TRANSITIONS[action]
     # Row lock: two officers pressing "activate" at once must not both succeed.
     crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
+    _check_owner(crisis, user)
     if crisis.status != source:
         raise DomainError("conflict", f"Cannot {action} a crisis that is {crisis.status}.", status=409)
     crisis.status = target
@@ -186,26 +219,31 @@ def _check_reason(reason: Any) -> str:
     return reason.strip()
 
 
+# The stays that made each revealed traveller affected, by the same rules as the
+# join (crises.selectors): in the caller's jurisdiction, and country-precision
+# stays only when the reveal asked for them. A traveller also staying in another
+# post's countries shows only the stays this caller may see.
 _STAYS_SQL = """
 SELECT s.id, s.traveller_id, s.country, s.city_enc, s.start_date, s.end_date
 FROM registrations_stay s
 JOIN crises_crisis c ON c.id = %(crisis)s
 WHERE s.traveller_id = ANY(%(ids)s)
   AND s.start_date <= %(end)s AND s.end_date >= %(start)s
-  AND ((s.point IS NOT NULL AND ST_Intersects(c.area, s.point))
-       OR (s.precision = 'country' AND s.country = ANY(c.countries)))
+  AND (%(all_countries)s OR s.country = ANY(%(jurisdiction)s))
+  AND ((s.precision IN ('point', 'city') AND ST_Intersects(c.area, s.point))
+       OR (%(include_country_only)s AND s.precision = 'country' AND s.country = ANY(c.countries)))
 ORDER BY s.traveller_id, s.start_date
 """
 
 
-def reveal_records(*, crisis: Crisis, traveller_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+def reveal_records(
+    *, crisis: Crisis, user: User, traveller_ids: list[uuid.UUID], include_country_only: bool
+) -> list[dict[str, Any]]:
     """The minimal contact record of each traveller: never passport, date of birth or address."""
-    window = selectors.crisis_window(crisis)
+    parameters = selectors.affected_parameters(crisis, user, include_country_only=include_country_only)
     stays: dict[uuid.UUID, list[tuple]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(
-            _STAYS_SQL, {"crisis": crisis.pk, "ids": traveller_ids, "start": window.start, "end": window.end}
-        )
+        cursor.execute(_STAYS_SQL, {**parameters, "ids": traveller_ids})
         for stay_id, traveller_id, country, city_enc, start, end in cursor.fetchall():
             stays.setdefault(traveller_id, []).append((stay_id, country, city_enc, start, end))
     records = []
@@ -247,17 +285,43 @@ def _audit_reveal(*, user: User, crisis: Crisis, records: list[dict], reason: st
     return entry.pk
 
 
+def _revealed_recently(user: User) -> set[str]:
+    """References revealed to this user without approval in the last REVEAL_WINDOW (from the audit log)."""
+    since = timezone.now() - REVEAL_WINDOW
+    refs: set[str] = set()
+    entries = AuditEntry.objects.filter(actor_id=user.pk, action="reveal", at__gte=since)
+    for details in entries.values_list("details", flat=True):
+        if "request" not in details:  # fetched after a supervisor's approval: already four-eyed
+            refs.update(details.get("refs", []))
+    return refs
+
+
+def _needs_approval(*, user: User, traveller_ids: list[uuid.UUID]) -> bool:
+    # The threshold counts distinct people revealed to one user over a day, this
+    # reveal included: otherwise one large reveal could be split into small ones
+    # (by country, by redrawn areas, by several crises) that each stay below it.
+    limit = settings.REVEAL_APPROVAL_ABOVE
+    if len(traveller_ids) > limit:
+        return True
+    refs = set(Traveller.objects.filter(pk__in=traveller_ids).values_list("ref", flat=True))
+    return len(refs | _revealed_recently(user)) > limit
+
+
 @transaction.atomic
 def reveal(
     *, crisis: Crisis, user: User, reason: Any, country: str = "", include_country_only: bool = False
 ) -> RevealResult:
     """Reveal identities, or above the approval threshold file a request for a supervisor."""
+    if crisis.status == Status.DRAFT:
+        # A draft can be redrawn at will: revealing from one would let an area be
+        # fitted around one address and its occupant named without a real crisis.
+        raise DomainError("conflict", "Activate the crisis before revealing anyone.", status=409)
     reason = _check_reason(reason)
     rows = selectors.affected_traveller_ids(
         crisis=crisis, user=user, country=country, include_country_only=include_country_only
     )
     ids = [traveller_id for traveller_id, _ in rows]
-    if len(ids) > settings.REVEAL_APPROVAL_ABOVE:
+    if _needs_approval(user=user, traveller_ids=ids):
         request = RevealRequest.objects.create(
             crisis=crisis,
             requested_by=user,
@@ -274,7 +338,7 @@ def reveal(
             details={"crisis": str(crisis.pk), "reason": reason, "count": len(ids)},
         )
         return RevealResult(travellers=None, audit_id=None, request=request)
-    records = reveal_records(crisis=crisis, traveller_ids=ids)
+    records = reveal_records(crisis=crisis, user=user, traveller_ids=ids, include_country_only=include_country_only)
     audit_id = _audit_reveal(
         user=user,
         crisis=crisis,
@@ -317,7 +381,12 @@ def reveal_fetch(*, request: RevealRequest, user: User) -> RevealResult:
         raise DomainError("conflict", f"The request is {request.status}, not approved.", status=409)
     if timezone.now() - request.decided_at > REVEAL_APPROVAL_VALID_FOR:
         raise DomainError("gone", "The approval has expired; request again.", status=410)
-    records = reveal_records(crisis=request.crisis, traveller_ids=list(request.traveller_ids))
+    records = reveal_records(
+        crisis=request.crisis,
+        user=user,
+        traveller_ids=list(request.traveller_ids),
+        include_country_only=request.include_country_only,
+    )
     audit_id = _audit_reveal(
         user=user,
         crisis=request.crisis,

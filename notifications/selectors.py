@@ -5,14 +5,27 @@ import uuid
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
-from accounts.models import User
+from accounts.models import Role, User
 from crises.models import Crisis
 from crises.selectors import crises_visible_to
+from crises.suppression import Cell, suppress_breakdown, suppress_total
 from notifications.models import Campaign, CheckIn, Delivery, DeliveryStatus
 
 
+def campaigns_visible_to(*, user: User) -> QuerySet[Campaign]:
+    """A post's staff see the campaigns their post launched; admins every campaign.
+
+    A crisis shared by two posts does not share their campaigns: each reaches its own
+    jurisdiction's travellers, and its counts are that post's business.
+    """
+    campaigns = Campaign.objects.filter(crisis__in=crises_visible_to(user=user))
+    if user.role == Role.ADMIN:
+        return campaigns
+    return campaigns.filter(created_by__post_id=user.post_id)
+
+
 def campaign_for(*, user: User, campaign_id: uuid.UUID) -> Campaign | None:
-    return Campaign.objects.filter(pk=campaign_id, crisis__in=crises_visible_to(user=user)).first()
+    return campaigns_visible_to(user=user).filter(pk=campaign_id).first()
 
 
 def campaign_deliveries(campaign: Campaign) -> QuerySet[Delivery]:
@@ -24,7 +37,44 @@ def campaign_deliveries(campaign: Campaign) -> QuerySet[Delivery]:
     )
 
 
-def campaign_progress(campaign: Campaign) -> dict:
+def campaign_progress(campaign: Campaign, *, suppress_below: int | None = None) -> dict:
+    """Delivery and check-in counts; with ``suppress_below`` (analysts) small counts hidden as in `affected`."""
+    progress = _campaign_counts(campaign)
+    return progress if suppress_below is None else _suppressed(progress, suppress_below)
+
+
+def _suppressed(progress: dict, k: int) -> dict:
+    out = dict(progress)
+    statuses = ("queued", "sent", "failed", "dead")
+    recipients = suppress_total(progress["recipients"], k)
+    if recipients.suppressed:
+        # Nothing below a hidden total may show: any cell could give it away.
+        hidden = {name: Cell(None, True) if progress[name] else Cell(0, False) for name in statuses}
+    else:
+        hidden = suppress_breakdown({name: progress[name] for name in statuses}, k)
+    out["recipients"] = recipients.count
+    if recipients.suppressed:
+        out["recipients_suppressed"] = True
+    for name, cell in hidden.items():
+        out[name] = cell.count
+        if cell.suppressed:
+            out[f"{name}_suppressed"] = True
+    if progress["checkins"] is not None:
+        answers = progress["checkins"]
+        cells = (
+            {name: Cell(None, True) if n else Cell(0, False) for name, n in answers.items()}
+            if recipients.suppressed
+            else suppress_breakdown(answers, k)
+        )
+        out["checkins"] = {}
+        for name, cell in cells.items():
+            out["checkins"][name] = cell.count
+            if cell.suppressed:
+                out["checkins"][f"{name}_suppressed"] = True
+    return out
+
+
+def _campaign_counts(campaign: Campaign) -> dict:
     counts = campaign_deliveries(campaign).aggregate(
         queued=Count("id", filter=Q(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING])),
         sent=Count("id", filter=Q(status=DeliveryStatus.SENT)),
@@ -42,26 +92,35 @@ def campaign_progress(campaign: Campaign) -> dict:
             "checkins": checkins}  # fmt: skip
 
 
+# Only the campaigns of the caller's post (all of them for an admin: %(post)s NULL),
+# as campaigns_visible_to: another post's check-ins are not this post's counts.
 CRISIS_CHECKINS_SQL = """
-WITH asked AS (
-    SELECT DISTINCT d.traveller_id FROM notifications_campaign c
+WITH campaigns AS (
+    SELECT c.id, c.first_delivery_id, c.last_delivery_id, c.ask_checkin
+    FROM notifications_campaign c JOIN accounts_user u ON u.id = c.created_by_id
+    WHERE c.crisis_id = %(crisis)s AND (%(post)s::uuid IS NULL OR u.post_id = %(post)s::uuid)
+), asked AS (
+    SELECT DISTINCT d.traveller_id FROM campaigns c
     JOIN notifications_delivery d
       ON d.id BETWEEN c.first_delivery_id AND c.last_delivery_id AND d.campaign_id = c.id
-    WHERE c.crisis_id = %(crisis)s AND c.ask_checkin
+    WHERE c.ask_checkin
 ), latest AS (
     SELECT DISTINCT ON (ci.traveller_id) ci.traveller_id, ci.status
-    FROM notifications_checkin ci JOIN notifications_campaign c ON c.id = ci.campaign_id
-    WHERE c.crisis_id = %(crisis)s
+    FROM notifications_checkin ci JOIN campaigns c ON c.id = ci.campaign_id
     ORDER BY ci.traveller_id, ci.updated_at DESC
 )
 SELECT coalesce(l.status, 'no_response'), count(*) FROM asked a LEFT JOIN latest l USING (traveller_id) GROUP BY 1
 """
 
 
-def crisis_checkins(crisis: Crisis) -> dict[str, int] | None:
-    """Latest answer of every traveller asked to check in about this crisis; None if nobody was asked."""
+def crisis_checkins(*, crisis: Crisis, user: User) -> dict[str, int] | None:
+    """Latest answer of every traveller the caller's post asked to check in about this crisis.
+
+    None if nobody was asked.
+    """
+    post = None if user.role == Role.ADMIN else user.post_id
     with connection.cursor() as cursor:
-        cursor.execute(CRISIS_CHECKINS_SQL, {"crisis": crisis.pk})
+        cursor.execute(CRISIS_CHECKINS_SQL, {"crisis": crisis.pk, "post": post})
         rows = dict(cursor.fetchall())
     if not rows:
         return None

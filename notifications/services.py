@@ -181,13 +181,21 @@ def _enqueue_batches(campaign_id: uuid.UUID, first: int | None, last: int | None
     return batches
 
 
+def _same_crisis(campaign: Campaign, crisis: Crisis) -> Campaign:
+    # A key names one launch: reused for another crisis it is a client's mistake,
+    # and answering with the first crisis's campaign would hide that.
+    if campaign.crisis_id != crisis.pk:
+        raise DomainError("conflict", "This Idempotency-Key was already used for another crisis.", status=409)
+    return campaign
+
+
 @transaction.atomic
 def campaign_launch(*, crisis: Crisis, user: User, request: CampaignRequest, idempotency_key: str = "") -> Campaign:
     """Create the campaign and all its deliveries in one transaction; batches are queued after commit."""
     if idempotency_key:
         existing = Campaign.objects.filter(created_by=user, idempotency_key=idempotency_key).first()
         if existing is not None:
-            return existing
+            return _same_crisis(existing, crisis)
     campaign = Campaign(
         crisis=crisis,
         created_by=user,
@@ -203,7 +211,7 @@ def campaign_launch(*, crisis: Crisis, user: User, request: CampaignRequest, ide
             campaign.save(force_insert=True)
     except IntegrityError:
         # The same key raced in from a retried request: answer with the first campaign.
-        return Campaign.objects.get(created_by=user, idempotency_key=idempotency_key)
+        return _same_crisis(Campaign.objects.get(created_by=user, idempotency_key=idempotency_key), crisis)
     params = affected_parameters(crisis, user, include_country_only=request.include_country_only)
     with connection.cursor() as cursor:
         # Room to sort a million affected travellers in memory rather than on disk, for this transaction only.
@@ -294,6 +302,14 @@ def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, c
         status = DeliveryStatus.DEAD if error.transient else DeliveryStatus.FAILED
         _finish(delivery_id, status=status, last_error=str(error)[:300])
         return status
+    except Exception as error:
+        # An error the channel did not expect may quote the address or the text in its
+        # message (Django's BadHeaderError does). Left to propagate, django-q2 would
+        # store that message with the failed task and log it, and end the batch: record
+        # the type only, fail this delivery, go on with the others.
+        log.error("delivery %s: unexpected %s from the %s channel", delivery_id, type(error).__name__, channel_name)
+        _finish(delivery_id, status=DeliveryStatus.FAILED, last_error=f"unexpected error ({type(error).__name__})")
+        return DeliveryStatus.FAILED
     _finish(delivery_id, status=DeliveryStatus.SENT, provider_message_id=provider_id, sent_at=timezone.now())
     return DeliveryStatus.SENT
 

@@ -9,7 +9,7 @@ class AreaField(serializers.JSONField):
 
 
 class CrisisInput(StrictInputSerializer):
-    title = StrictCharField(max_length=200)
+    title = StrictCharField(max_length=200, single_line=True)
     description = StrictCharField(max_length=5000, required=False, allow_blank=True, default="")
     severity = serializers.ChoiceField(choices=Severity.choices)
     starts_at = serializers.DateTimeField()
@@ -19,7 +19,7 @@ class CrisisInput(StrictInputSerializer):
 
 
 class CrisisPatchInput(StrictInputSerializer):
-    title = StrictCharField(max_length=200, required=False)
+    title = StrictCharField(max_length=200, required=False, single_line=True)
     description = StrictCharField(max_length=5000, required=False, allow_blank=True)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     starts_at = serializers.DateTimeField(required=False)

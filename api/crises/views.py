@@ -116,7 +116,7 @@ class AffectedView(APIView):
         crisis = _crisis(request, crisis_id)
         counts = selectors.affected_counts(crisis=crisis, user=request.user)
         k = settings.SUPPRESS_BELOW if request.user.role == Role.ANALYST else None
-        checkins = crisis_checkins(crisis)
+        checkins = crisis_checkins(crisis=crisis, user=request.user)
         return Response(affected_report(crisis=crisis, counts=counts, suppress_below=k, checkins=checkins))
 
 
@@ -141,8 +141,7 @@ class RevealView(APIView):
 
 
 def _reveal_request(request: Request, request_id: uuid.UUID) -> RevealRequest:
-    visible = selectors.crises_visible_to(user=request.user)
-    found = RevealRequest.objects.filter(pk=request_id, crisis__in=visible).select_related("crisis").first()
+    found = selectors.reveal_request_for(user=request.user, request_id=request_id)
     if found is None:
         raise NotFound()
     return found
@@ -153,10 +152,7 @@ class RevealRequestListView(APIView):
 
     @extend_schema(responses=RevealRequestOutput(many=True))
     def get(self, request: Request) -> Response:
-        visible = selectors.crises_visible_to(user=request.user)
-        requests = RevealRequest.objects.filter(crisis__in=visible)
-        if request.user.role != Role.SUPERVISOR:
-            requests = requests.filter(requested_by=request.user)
+        requests = selectors.reveal_requests_visible_to(user=request.user)
         return paginated_response(request, self, requests, lambda page: RevealRequestOutput(page, many=True).data)
 
 

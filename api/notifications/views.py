@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -11,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import Role
 from api.crises.views import _crisis
 from api.notifications.serializers import CampaignAccepted, CampaignInput, CheckInInput, DryRunOutput
 from api.permissions import IsOfficer, IsStaff, Public
@@ -57,7 +59,8 @@ class CampaignDetailView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, campaign_id: uuid.UUID) -> Response:
-        return Response(selectors.campaign_progress(_campaign(request, campaign_id)))
+        k = settings.SUPPRESS_BELOW if request.user.role == Role.ANALYST else None
+        return Response(selectors.campaign_progress(_campaign(request, campaign_id), suppress_below=k))
 
 
 class CampaignCloseView(APIView):

@@ -136,7 +136,14 @@ def test_an_area_outside_the_officers_jurisdiction_is_refused(client_for, olivia
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("severity", "catastrophic"), ("starts_at", "yesterday"), ("public", "yes"), ("title", ""), ("title", 5)],
+    [
+        ("severity", "catastrophic"),
+        ("starts_at", "yesterday"),
+        ("public", "yes"),
+        ("title", ""),
+        ("title", 5),
+        ("title", "Cyclone\nBcc: all@example.test"),
+    ],
 )
 def test_bad_crisis_fields_are_400(client_for, olivia, field, value):
     response = client_for(olivia).post("/api/v1/crises", crisis_payload(**{field: value}), format="json")

@@ -2,9 +2,14 @@ import pytest
 
 from consular.models import AuditEntry
 from crises.models import RevealRequest
+from crises.services import crisis_transition
 from tests.factories import declared_crisis, traveller_with_stay
 
 REASON = "Cyclone landfall: welfare calls to every affected citizen."
+
+
+def active_crisis(admin, **overrides):
+    return crisis_transition(crisis=declared_crisis(admin, **overrides), user=admin, action="activate")
 
 
 def reveal(client, crisis, **body):
@@ -12,7 +17,7 @@ def reveal(client, crisis, **body):
 
 
 def test_an_officer_reveals_minimal_contact_records_and_it_is_audited(client_for, olivia, ada):
-    crisis = declared_crisis(ada)
+    crisis = active_crisis(ada)
     traveller = traveller_with_stay(lon=178.0, lat=-18.0, given_name="Mele", city="Suva")
     response = reveal(client_for(olivia), crisis)
     assert response.status_code == 200
@@ -34,14 +39,14 @@ def test_an_officer_reveals_minimal_contact_records_and_it_is_audited(client_for
 
 
 def test_country_only_travellers_are_revealed_only_when_asked(client_for, olivia, ada):
-    crisis = declared_crisis(ada)
+    crisis = active_crisis(ada)
     traveller_with_stay(country="FJ")
     assert reveal(client_for(olivia), crisis).json()["travellers"] == []
     assert len(reveal(client_for(olivia), crisis, include_country_only=True).json()["travellers"]) == 1
 
 
 def test_a_reveal_can_be_limited_to_one_country(client_for, olivia, ada):
-    crisis = declared_crisis(
+    crisis = active_crisis(
         ada, area={"type": "Polygon", "coordinates": [[[177, -22], [186, -22], [186, -16], [177, -16], [177, -22]]]}
     )
     traveller_with_stay(lon=178.0, lat=-18.0, country="FJ")
@@ -52,7 +57,7 @@ def test_a_reveal_can_be_limited_to_one_country(client_for, olivia, ada):
 
 @pytest.mark.parametrize("body", [{"reason": "too short"}, {"reason": ""}, {"reason": 42}, {}])
 def test_a_reveal_without_a_real_reason_is_400_and_audits_nothing(client_for, olivia, ada, body):
-    crisis = declared_crisis(ada)
+    crisis = active_crisis(ada)
     before = AuditEntry.objects.count()
     response = client_for(olivia).post(f"/api/v1/crises/{crisis.pk}/affected/reveal", body, format="json")
     assert response.status_code == 400
@@ -61,13 +66,13 @@ def test_a_reveal_without_a_real_reason_is_400_and_audits_nothing(client_for, ol
 
 
 def test_analysts_cannot_reveal(client_for, ann, ada):
-    assert reveal(client_for(ann), declared_crisis(ada)).status_code == 403
+    assert reveal(client_for(ann), active_crisis(ada)).status_code == 403
 
 
 def test_if_the_audit_entry_cannot_be_written_nothing_is_revealed(client_for, olivia, ada, monkeypatch):
     from crises import services
 
-    crisis = declared_crisis(ada)
+    crisis = active_crisis(ada)
     traveller_with_stay(lon=178.0, lat=-18.0)
 
     def broken(**kwargs):
@@ -85,7 +90,7 @@ def test_a_large_reveal_needs_a_supervisors_approval_then_the_requester_fetches_
     client_for, olivia, sam, ada, settings
 ):
     settings.REVEAL_APPROVAL_ABOVE = 2
-    crisis = declared_crisis(ada)
+    crisis = active_crisis(ada)
     for _ in range(3):
         traveller_with_stay(lon=178.0, lat=-18.0)
     officer = client_for(olivia)
@@ -107,7 +112,7 @@ def test_a_large_reveal_needs_a_supervisors_approval_then_the_requester_fetches_
 
 def test_a_supervisor_cannot_approve_their_own_request(client_for, sam, ada, settings):
     settings.REVEAL_APPROVAL_ABOVE = 0
-    crisis = declared_crisis(ada)
+    crisis = active_crisis(ada)
     traveller_with_stay(lon=178.0, lat=-18.0)
     client = client_for(sam)
     request_id = reveal(client, crisis).json()["request"]["id"]
@@ -120,8 +125,30 @@ def test_a_supervisor_of_another_post_cannot_see_the_request(client_for, olivia,
     from tests.factories import StaffFactory
 
     settings.REVEAL_APPROVAL_ABOVE = 0
-    crisis = declared_crisis(ada)
+    crisis = active_crisis(ada)
     traveller_with_stay(lon=178.0, lat=-18.0)
     request_id = reveal(client_for(olivia), crisis).json()["request"]["id"]
     other = StaffFactory(email="sup@andes.example", role=Role.SUPERVISOR, post=andes_post)
     assert client_for(other).post(f"/api/v1/reveal-requests/{request_id}/approve").status_code == 404
+
+
+def test_a_draft_crisis_reveals_no_one(client_for, olivia, ada):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    response = reveal(client_for(olivia), declared_crisis(ada))
+    assert response.status_code == 409
+    assert not AuditEntry.objects.filter(action="reveal").exists()
+
+
+def test_the_approval_threshold_counts_a_users_reveals_over_a_day_not_one_at_a_time(client_for, olivia, ada, settings):
+    # Splitting one large reveal into small ones (by country, by crisis) must not avoid the supervisor.
+    settings.REVEAL_APPROVAL_ABOVE = 2
+    crisis = active_crisis(
+        ada, area={"type": "Polygon", "coordinates": [[[177, -22], [186, -22], [186, -16], [177, -16], [177, -22]]]}
+    )
+    traveller_with_stay(lon=178.0, lat=-18.0, country="FJ")
+    traveller_with_stay(lon=178.1, lat=-18.1, country="FJ")
+    traveller_with_stay(lon=-175.2, lat=-21.2, country="TO")
+    officer = client_for(olivia)
+    assert reveal(officer, crisis, country="FJ").status_code == 200
+    assert reveal(officer, crisis, country="FJ").status_code == 200  # the same two people again
+    assert reveal(officer, crisis, country="TO").status_code == 202  # a third person: over the threshold

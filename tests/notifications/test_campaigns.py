@@ -87,6 +87,27 @@ def test_a_campaign_with_no_recipients_is_accepted_with_zero_and_done(officer, a
     assert not OrmQ.objects.exists()
 
 
+def test_an_idempotency_key_reused_for_another_crisis_is_409(officer, olivia, active_crisis, three_affected, sms):
+    from crises.services import crisis_transition
+    from tests.factories import declared_crisis
+
+    assert launch(officer, active_crisis, HTTP_IDEMPOTENCY_KEY="retry-key-12345").status_code == 202
+    other = crisis_transition(crisis=declared_crisis(olivia), user=olivia, action="activate")
+    assert launch(officer, other, HTTP_IDEMPOTENCY_KEY="retry-key-12345").status_code == 409
+    assert Campaign.objects.count() == 1
+
+
+def test_an_analyst_reads_a_campaigns_small_counts_suppressed(client_for, officer, ann, active_crisis, sms):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    campaign_id = launch(officer, active_crisis).json()["id"]
+    body = client_for(ann).get(f"/api/v1/campaigns/{campaign_id}").json()
+    assert body["recipients"] is None and body["recipients_suppressed"] is True
+    assert body["queued"] is None and body["queued_suppressed"] is True
+    assert body["checkins"]["no_response"] is None and body["checkins"]["no_response_suppressed"] is True
+    assert body["sent"] == 0
+    assert officer.get(f"/api/v1/campaigns/{campaign_id}").json()["recipients"] == 1
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

@@ -224,3 +224,18 @@ def test_progress_counts_only_the_campaigns_own_deliveries_within_its_id_range(o
     earlier.refresh_from_db()
     assert campaign_progress(earlier)["queued"] == 1
     assert campaign_progress(later)["queued"] == 1
+
+
+def test_an_unexpected_channel_error_fails_that_delivery_only_and_logs_no_message_text(olivia, active_crisis, caplog):
+    from crises.models import Crisis
+
+    # The API now refuses a title with a line break; a row written before that still holds one,
+    # and Django's mail refuses it with BadHeaderError, whose message quotes the header.
+    Crisis.objects.filter(pk=active_crisis.pk).update(title="Cyclone\nBcc: everyone@example.test")
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    traveller_with_stay(lon=178.1, lat=-18.1)
+    run_batches(launch(olivia, active_crisis, channels=("email",)))
+    assert list(Delivery.objects.values_list("status", "last_error").distinct()) == [
+        ("failed", "unexpected error (BadHeaderError)")
+    ]
+    assert "everyone@example.test" not in caplog.text and "Cyclone" not in caplog.text

@@ -14,6 +14,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import IO, Any
@@ -27,7 +28,7 @@ from consular.geometry import point_ewkb_hex
 from consular.prefork import prepare_to_fork
 from registrations import gazetteer
 from registrations.models import REF_ALPHABET, Stay, Traveller, Trip
-from registrations.services import profile_blind_indexes, profile_plaintexts
+from registrations.services import IMPORT_ADVISORY_LOCK, profile_blind_indexes, profile_plaintexts
 from registrations.validation import Invalid, validate_profile, validate_trip
 
 MAX_LINE_BYTES = 256 * 1024
@@ -288,13 +289,29 @@ def import_file(handle: IO[bytes], *, batch_size: int = 2000, workers: int | Non
             batch.load(prepared, report)
 
     if workers <= 1:
-        consume(prepare_chunk(chunk) for chunk in _chunks(handle, batch_size))
+        with _import_lock():
+            consume(prepare_chunk(chunk) for chunk in _chunks(handle, batch_size))
         return report
     # Build the gazetteer index once, before forking, so every child inherits it, and
     # freeze it: collections in the children would otherwise walk its 350,000 objects
     # again and again (about a fifth of a child's time).
     gazetteer.find_city("FJ", "Suva")
     prepare_to_fork()
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    with multiprocessing.get_context("fork").Pool(workers) as pool, _import_lock():
         consume(pool.imap(prepare_chunk, _chunks(handle, batch_size)))
     return report
+
+
+@contextmanager
+def _import_lock() -> Iterator[None]:
+    # Shared: imports may run side by side. A key rotation takes it exclusively before
+    # retiring a master version (registrations.services.rotation_settled), since the
+    # workers wrap data keys well before the parent commits them. Taken after forking:
+    # prepare_to_fork closes the connection, and with it any session lock.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock_shared(%s)", [IMPORT_ADVISORY_LOCK])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [IMPORT_ADVISORY_LOCK])

@@ -7,12 +7,13 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from shapely.geometry import Point
@@ -338,6 +339,53 @@ def erasures_reapply(*, extra_entries: list[dict[str, Any]]) -> dict[str, int]:
 
 
 # --- Key rotation -------------------------------------------------------------------
+
+
+# Held in shared mode by every running bulk import, for its whole run: its workers
+# wrap data keys well before the parent commits them, so a master version must not be
+# retired while an import that started before the rotation is still loading.
+IMPORT_ADVISORY_LOCK = 0x636F6E73756C6172  # "consular"
+
+
+class RotationNotSettled(Exception):
+    """Transactions or imports that may still commit keys under an older version are running."""
+
+
+@contextmanager
+def rotation_settled(*, timeout_seconds: float) -> Iterator[None]:
+    """Wait until nothing can still commit a data key wrapped under a retired version, and hold that.
+
+    A transaction that wrapped a key before the rotation and commits after the
+    re-wrap would leave that key under the old version, and retiring the version
+    would lose it. So: no running import (their advisory lock), and no transaction
+    older than this moment in this database. Later ones wrap under the new version.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        (moment,) = cursor.fetchone()
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [IMPORT_ADVISORY_LOCK])
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() > deadline:
+                raise RotationNotSettled("a bulk import started before the rotation is still running")
+            time.sleep(1)
+        try:
+            while True:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid() AND xact_start < %s",
+                    [moment],
+                )
+                if cursor.fetchone()[0] == 0:
+                    break
+                if time.monotonic() > deadline:
+                    raise RotationNotSettled("transactions older than the re-wrap are still open")
+                time.sleep(1)
+            yield
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [IMPORT_ADVISORY_LOCK])
 
 
 def data_keys_rewrap(*, batch_size: int = 1000) -> int:

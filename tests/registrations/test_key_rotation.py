@@ -81,3 +81,54 @@ def test_an_environment_key_provider_explains_how_to_add_a_version(settings):
             call_command("rotate_keys")
     finally:
         reset_key_cache()
+
+
+def other_connection():
+    """A second session on the test database, as another process of the service would hold."""
+    import psycopg
+    from django.db import connection
+
+    settings = connection.settings_dict
+    return psycopg.connect(
+        dbname=settings["NAME"], user=settings["USER"], host=settings["HOST"], port=settings["PORT"] or None,
+        password=settings["PASSWORD"] or None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("holder", ["an open transaction", "a running import"])
+def test_retire_old_does_not_retire_while_something_older_may_still_commit_keys(key_file, holder):
+    from registrations.services import IMPORT_ADVISORY_LOCK
+
+    registered_citizen()
+    with other_connection() as other:
+        if holder == "a running import":
+            other.execute("SELECT pg_advisory_lock_shared(%s)", [IMPORT_ADVISORY_LOCK])
+            other.commit()
+        else:
+            other.execute("SELECT 1")  # a transaction is now open, as a request that wrapped a key under version 1
+        with pytest.raises(CommandError, match="Not retiring"):
+            call_command("rotate_keys", "--retire-old", "--wait-seconds", "1", stdout=io.StringIO())
+    assert list(parse_master_keys(key_file.read_text())) == [1, 2]  # re-wrapped, nothing retired
+    assert set(DataKey.objects.values_list("master_version", flat=True)) == {2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_key_committed_under_the_old_version_during_the_wait_is_rewrapped_before_retiring(key_file):
+    import threading
+
+    from consular.crypto import new_data_key, unwrap_data_key, wrap_data_key
+
+    registered_citizen()
+    plaintext, key_id = new_data_key(), __import__("uuid").uuid4()
+    version, wrapped = wrap_data_key(plaintext, key_id=key_id)  # under version 1, before the rotation
+    with other_connection() as other:
+        other.execute(
+            "INSERT INTO consular_datakey (id, master_version, wrapped, created_at) VALUES (%s, %s, %s, now())",
+            [key_id, version, wrapped],
+        )  # uncommitted while rotate_keys re-wraps
+        threading.Timer(1.5, other.commit).start()
+        call_command("rotate_keys", "--retire-old", "--wait-seconds", "30", stdout=io.StringIO())
+    assert list(parse_master_keys(key_file.read_text())) == [2]
+    late = DataKey.objects.get(pk=key_id)
+    assert late.master_version == 2
+    assert unwrap_data_key(late.wrapped, key_id=key_id) == plaintext

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consular.keys import KeyConfigurationError, get_key_provider
 from consular.models import DataKey
-from registrations.services import data_keys_rewrap
+from registrations.services import RotationNotSettled, data_keys_rewrap, rotation_settled
 
 
 class Command(BaseCommand):
@@ -21,8 +21,16 @@ class Command(BaseCommand):
         )
         parser.add_argument("--retire-old", action="store_true", help="afterwards remove master versions left unused")
         parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument(
+            "--wait-seconds",
+            type=float,
+            default=600,
+            help="with --retire-old: how long to wait for older transactions and running imports to end",
+        )
 
-    def handle(self, *args: Any, rewrap_only: bool, retire_old: bool, batch_size: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, rewrap_only: bool, retire_old: bool, batch_size: int, wait_seconds: float, **options: Any
+    ) -> None:
         provider = get_key_provider()
         try:
             if not rewrap_only:
@@ -32,10 +40,20 @@ class Command(BaseCommand):
             current = provider.current_version()
             self.stdout.write(f"re-wrapped {count} data keys under version {current}")
             if retire_old:
-                in_use = set(DataKey.objects.values_list("master_version", flat=True).distinct())
-                unused = [v for v in provider.versions() if v != current and v not in in_use]
-                if unused:
-                    provider.remove_versions(unused)
+                # Keys wrapped before the rotation by a transaction or an import that
+                # commits after the re-wrap would be left under an old version: wait for
+                # those to end, re-wrap again, and only then retire.
+                with rotation_settled(timeout_seconds=wait_seconds):
+                    data_keys_rewrap(batch_size=batch_size)
+                    in_use = set(DataKey.objects.values_list("master_version", flat=True).distinct())
+                    unused = [v for v in provider.versions() if v != current and v not in in_use]
+                    if unused:
+                        provider.remove_versions(unused)
                 self.stdout.write(f"retired versions: {', '.join(map(str, unused)) or 'none'}")
         except KeyConfigurationError as exc:
             raise CommandError(str(exc)) from exc
+        except RotationNotSettled as exc:
+            raise CommandError(
+                f"Not retiring any version: {exc} after {wait_seconds:g} s. The re-wrap is done; "
+                "run `rotate_keys --rewrap-only --retire-old` again later."
+            ) from exc

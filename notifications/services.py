@@ -343,7 +343,11 @@ def send_batch(*, campaign_id: str, first: int, last: int) -> int:
         travellers = Traveller.objects.select_related("data_key").in_bulk([row[1] for row in claimed])
         for delivery_id, traveller_id, channel_name, attempts in claimed:
             traveller = travellers.get(traveller_id)
-            if traveller is None:  # erased since the fan-out; the delivery went with them
+            if traveller is None:
+                # Erased: normally the delivery went with them, but a fan-out that read
+                # the traveller before the erasure and committed after it left this row,
+                # claimed again at every lease expiry. It goes now.
+                Delivery.objects.filter(pk=delivery_id).delete()
                 continue
             outcome = deliver_one(
                 campaign=campaign, delivery_id=delivery_id, traveller=traveller, channel_name=channel_name,

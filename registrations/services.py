@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from shapely.geometry import Point
 
@@ -26,6 +27,7 @@ from consular.errors import DomainError
 from consular.keys import get_key_provider
 from consular.models import DataKey
 from consular.rows import insert_unless_conflict
+from notifications.models import Delivery
 from registrations import selectors
 from registrations.models import Erasure, Stay, Traveller, Trip
 from registrations.validation import CleanStay, CleanTrip, Invalid, validate_profile, validate_trip
@@ -264,35 +266,78 @@ def person_erase(*, user: User) -> None:
     key_ids = [user.data_key_id] + ([traveller.data_key_id] if traveller else [])
     _shred(key_ids)
     if traveller is not None:
+        _erase_traveller_rows(traveller=traveller)
         traveller.delete()
     user.delete()  # cascades to tokens
     DataKey.objects.filter(pk__in=key_ids).delete()
     _record_erasure(traveller_id=traveller_id, user_id=user_id, key_ids=key_ids, reason="request")
 
 
+def _erase_traveller_rows(*, traveller: Traveller) -> None:
+    """Rows that name a traveller by id outside the register's own cascade."""
+    traveller_id = traveller.pk
+    # Deliveries have no database foreign key (see notifications.models), and one
+    # written by a fan-out that committed after the erasure began is not reached by
+    # Django's cascade: remove them by id. A pending reveal request keeps ids only,
+    # but an erased person's id must not stay linked to a crisis area.
+    Delivery.objects.filter(traveller_id=traveller_id).delete()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE crises_revealrequest SET traveller_ids = array_remove(traveller_ids, %s) "
+            "WHERE traveller_ids @> ARRAY[%s]::uuid[]",
+            [traveller_id, traveller_id],
+        )
+
+
+def _last_day():
+    # The end of the last trip (a stay never outlasts its trip), or for a registration
+    # without trips its last change: otherwise it would never expire.
+    return Coalesce(Max("trips__end_date"), TruncDate("updated_at"))
+
+
 @transaction.atomic
-def traveller_purge(*, traveller: Traveller, reason: str) -> None:
-    """Erase one registration (not the account, which has its own key)."""
+def traveller_purge(*, traveller: Traveller, reason: str, expired_before: date | None = None) -> bool:
+    """Erase one registration (not the account, which has its own key); False if it no longer qualifies.
+
+    With ``expired_before`` (retention) the traveller is locked and the condition checked
+    again: a trip added since the batch was selected keeps the registration.
+    """
+    # Lock first (a concurrent trip insert holds or waits for a key-share lock on this
+    # row), then check: an aggregate cannot be selected FOR UPDATE itself.
+    if not Traveller.objects.select_for_update().filter(pk=traveller.pk).exists():
+        return False  # erased meanwhile
+    if expired_before is not None:
+        still = Traveller.objects.filter(pk=traveller.pk).alias(last_day=_last_day())
+        if not still.filter(last_day__lt=expired_before).exists():
+            return False
     traveller_id, key_id = traveller.pk, traveller.data_key_id
     _shred([key_id])
+    _erase_traveller_rows(traveller=traveller)
     traveller.delete()
     DataKey.objects.filter(pk=key_id).delete()
     _record_erasure(traveller_id=traveller_id, user_id=None, key_ids=[key_id], reason=reason)
+    return True
 
 
 def purge_expired(*, today: date | None = None, retention_days: int | None = None, batch_size: int = 500) -> int:
-    """Purge registrations whose last trip ended more than the retention period ago."""
+    """Purge registrations whose last trip ended (or, without trips, that last changed) before the period."""
     today = today or timezone.localdate()
     retention_days = settings.RETENTION_DAYS if retention_days is None else retention_days
     cutoff = today - timedelta(days=retention_days)
     purged = 0
+    skipped: set = set()
     while True:
         batch = list(
-            Traveller.objects.annotate(last_day=Max("trips__end_date")).filter(last_day__lt=cutoff)[:batch_size]
+            Traveller.objects.alias(last_day=_last_day())
+            .filter(last_day__lt=cutoff)
+            .exclude(pk__in=skipped)
+            .order_by("pk")[:batch_size]
         )
         for traveller in batch:
-            traveller_purge(traveller=traveller, reason="retention")
-        purged += len(batch)
+            if traveller_purge(traveller=traveller, reason="retention", expired_before=cutoff):
+                purged += 1
+            else:
+                skipped.add(traveller.pk)
         if len(batch) < batch_size:
             return purged
 
@@ -319,7 +364,9 @@ def erasures_reapply(*, extra_entries: list[dict[str, Any]]) -> dict[str, int]:
     known = {(str(e["traveller_id"]), str(e["user_id"])) for e in entries}
     restored_ledger = 0
     for entry in extra_entries:
-        if (str(entry.get("traveller_id")), str(entry.get("user_id"))) not in known:
+        identity = (str(entry.get("traveller_id")), str(entry.get("user_id")))
+        if identity not in known:
+            known.add(identity)  # the same entry in a second ledger file is restored once
             Erasure.objects.create(
                 traveller_id=entry.get("traveller_id"),
                 user_id=entry.get("user_id"),

@@ -239,3 +239,22 @@ def test_an_unexpected_channel_error_fails_that_delivery_only_and_logs_no_messag
         ("failed", "unexpected error (BadHeaderError)")
     ]
     assert "everyone@example.test" not in caplog.text and "Cyclone" not in caplog.text
+
+
+def test_a_delivery_left_by_a_fan_out_that_raced_an_erasure_is_removed_and_the_campaign_ends(
+    olivia, active_crisis, sms
+):
+    from django.db import connection
+
+    traveller = traveller_with_stay(lon=178.0, lat=-18.0)
+    campaign = launch(olivia, active_crisis)
+    # As if the erasure had committed while the fan-out still held its snapshot: the
+    # register's rows are gone, the delivery (no database foreign key) is not.
+    with connection.cursor() as cursor:
+        for table in ("registrations_stay", "registrations_trip", "registrations_traveller"):
+            column = "id" if table == "registrations_traveller" else "traveller_id"
+            cursor.execute(f"DELETE FROM {table} WHERE {column} = %s", [traveller.pk])  # noqa: S608 - fixed names
+    assert Delivery.objects.filter(traveller_id=traveller.pk).exists()
+    assert run_batches(campaign) == 0
+    assert not Delivery.objects.filter(traveller_id=traveller.pk).exists()
+    assert Campaign.objects.get().status == "done"

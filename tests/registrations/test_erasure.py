@@ -83,7 +83,10 @@ def test_erasures_are_reapplied_after_restoring_an_older_backup(
     assert Traveller.objects.exists()
 
     out = io.StringIO()
-    call_command("reapply_erasures", stdout=out)
+    # The same ledger kept in two places is given twice: its entry is restored once.
+    copy = tmp_path / "copy.jsonl"
+    copy.write_text((tmp_path / "ledger.jsonl").read_text())
+    call_command("reapply_erasures", "--ledger", str(tmp_path / "ledger.jsonl"), "--ledger", str(copy), stdout=out)
     assert "1 travellers, 1 accounts, 2 data keys; 1 ledger entries restored" in out.getvalue()
     assert not Traveller.objects.exists()
     assert not User.objects.filter(pk=ana.pk).exists()
@@ -131,3 +134,18 @@ def test_the_export_holds_everything_about_the_caller(client_for, ana):
     assert registration["profile"]["passport_number"] == "LA123456"
     assert len(registration["trips"][0]["stays"]) == 3
     json.dumps(body)  # one plain JSON document
+
+
+def test_erasure_removes_the_travellers_id_from_pending_reveal_requests(client_for, ana):
+    from crises.models import RevealRequest
+    from tests.factories import StaffFactory, declared_crisis
+
+    officer = StaffFactory()
+    traveller = Traveller.objects.get(user=ana)
+    other = registered_citizen(email="other@example.test").traveller
+    request = RevealRequest.objects.create(
+        crisis=declared_crisis(officer), requested_by=officer, reason="x" * 20, traveller_ids=[traveller.pk, other.pk]
+    )
+    client_for(ana).delete("/api/v1/me")
+    request.refresh_from_db()
+    assert request.traveller_ids == [other.pk]

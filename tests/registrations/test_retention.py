@@ -50,3 +50,24 @@ def test_a_daily_schedule_runs_the_purge():
     schedule = Schedule.objects.get(name="purge-expired-registrations")
     assert schedule.func == "registrations.tasks.purge_expired_registrations"
     assert schedule.schedule_type == Schedule.DAILY
+
+
+def test_a_registration_without_trips_expires_after_its_last_change(settings):
+    settings.RETENTION_DAYS = 90
+    citizen = registered_citizen(trips=[])
+    traveller = Traveller.objects.get(user=citizen)
+    changed = traveller.updated_at.date()
+    assert purge_expired(today=changed + timedelta(days=90)) == 0
+    assert purge_expired(today=changed + timedelta(days=91)) == 1
+    assert not Traveller.objects.filter(pk=traveller.pk).exists()
+
+
+def test_a_trip_added_after_the_batch_was_selected_keeps_the_registration(settings):
+    from registrations.services import traveller_purge, trip_create
+
+    today = date(2026, 11, 22)
+    citizen = registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
+    traveller = Traveller.objects.get(user=citizen)  # selected as expired...
+    trip_create(user=citizen, data=trip_ending(today + timedelta(days=30)))  # ...then a new trip arrives
+    assert not traveller_purge(traveller=traveller, reason="retention", expired_before=today - timedelta(days=90))
+    assert Traveller.objects.filter(pk=traveller.pk).exists()

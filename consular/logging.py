@@ -66,4 +66,11 @@ class JsonFormatter(logging.Formatter):
         # its message: keep only its fixed template.
         if record.name.startswith(("django.request", "django.server")):
             return f"{getattr(record, 'status_code', 'error')} response"
+        # So do Django's security loggers ("Forbidden (CSRF cookie not set.): /checkin/<token>")
+        # and gunicorn's warnings and errors ("Error handling request /checkin/<token>?…",
+        # "Invalid request from ip=…"): their unformatted template says what happened.
+        if record.name.startswith("django.security") or (
+            record.name.startswith("gunicorn") and record.levelno >= logging.WARNING
+        ):
+            return str(record.msg)
         return record.getMessage()

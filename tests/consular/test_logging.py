@@ -65,3 +65,38 @@ def test_django_request_errors_are_logged_without_the_path(api, log_lines):
     (line,) = [line for line in log_lines if line["logger"] == "django.request"]
     assert line["message"] == "503 response"
     assert "readyz" not in json.dumps(line)
+
+
+def test_a_csrf_failure_on_a_checkin_page_is_logged_without_the_token_in_its_path(log_lines):
+    from django.test import Client
+
+    Client(enforce_csrf_checks=True).post("/checkin/secret-capability-token", {"status": "safe"})
+    (line,) = [line for line in log_lines if line["logger"].startswith("django.security")]
+    assert "secret-capability-token" not in json.dumps(line)
+    assert line["message"].startswith("Forbidden")
+
+
+def test_gunicorn_warnings_and_errors_keep_only_their_template(log_lines):
+    logging.getLogger("gunicorn.error").error("Error handling request %s", "/checkin/secret-capability-token?lat=1")
+    logging.getLogger("gunicorn.error").info("Booting worker with pid: %s", 42)
+    error, info = [line for line in log_lines if line["logger"] == "gunicorn.error"]
+    assert error["message"] == "Error handling request %s"
+    assert info["message"] == "Booting worker with pid: 42"
+
+
+def test_a_failed_task_hands_django_q_only_the_type_of_its_error(log_lines):
+    import pytest
+
+    from consular.task_errors import TaskFailed, without_error_details
+
+    @without_error_details
+    def task():
+        raise ValueError("passport P1234567 for Ana")
+
+    with pytest.raises(TaskFailed) as failure:
+        task()
+    assert str(failure.value) == "ValueError"
+    assert failure.value.__cause__ is None and failure.value.__suppress_context__
+    (line,) = [line for line in log_lines if line["logger"] == "consular.tasks"]
+    assert line["exception"]["type"] == "builtins.ValueError"
+    assert "P1234567" not in json.dumps(line)

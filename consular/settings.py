@@ -90,11 +90,27 @@ MASTER_KEYS = env("MASTER_KEYS") or ""
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY") or ""
 DATABASE_URL = env("DATABASE_URL") or ""
 
+# With MASTER_KEYS_FILE the provider re-reads the file when it changes, so
+# `manage.py rotate_keys` can add a version that every process picks up.
+MASTER_KEYS_FILE = os.environ.get("MASTER_KEYS_FILE") or _DEV_ENV.get("MASTER_KEYS_FILE") or ""
+KEY_PROVIDER = env(
+    "KEY_PROVIDER",
+    "consular.keys.FileKeyProvider"
+    if MASTER_KEYS_FILE and "MASTER_KEYS" not in os.environ
+    else "consular.keys.EnvironmentKeyProvider",
+)
+# MASTER_KEYS is what the environment provider reads; the file provider reads
+# MASTER_KEYS_FILE, and another provider (a KMS, Vault) neither.
+_KEYS_NEEDED = {
+    "consular.keys.EnvironmentKeyProvider": ("MASTER_KEYS", MASTER_KEYS),
+    "consular.keys.FileKeyProvider": ("MASTER_KEYS_FILE", MASTER_KEYS_FILE),
+}.get(KEY_PROVIDER)
+
 _missing = [
     name
     for name, value in (
         ("SECRET_KEY", SECRET_KEY),
-        ("MASTER_KEYS", MASTER_KEYS),
+        *([_KEYS_NEEDED] if _KEYS_NEEDED else []),
         ("BLIND_INDEX_KEY", BLIND_INDEX_KEY),
         ("DATABASE_URL", DATABASE_URL),
     )
@@ -110,16 +126,17 @@ if _missing:
     raise ImproperlyConfigured(f"Missing configuration: {', '.join(_missing)}. {hint}")
 if PRODUCTION and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured("SECRET_KEY must be a random value of at least 50 characters in production.")
+if PRODUCTION:
+    # Parsed now, not at first use: a malformed key would otherwise pass every start-up
+    # check and turn each login and registration into a 500 while /readyz says ready.
+    from consular.keys import KeyConfigurationError, decode_key, parse_master_keys
 
-# With MASTER_KEYS_FILE the provider re-reads the file when it changes, so
-# `manage.py rotate_keys` can add a version that every process picks up.
-MASTER_KEYS_FILE = os.environ.get("MASTER_KEYS_FILE") or _DEV_ENV.get("MASTER_KEYS_FILE") or ""
-KEY_PROVIDER = env(
-    "KEY_PROVIDER",
-    "consular.keys.FileKeyProvider"
-    if MASTER_KEYS_FILE and "MASTER_KEYS" not in os.environ
-    else "consular.keys.EnvironmentKeyProvider",
-)
+    try:
+        decode_key(BLIND_INDEX_KEY, name="BLIND_INDEX_KEY")
+        if KEY_PROVIDER == "consular.keys.EnvironmentKeyProvider":
+            parse_master_keys(MASTER_KEYS)
+    except KeyConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
 
 # --- Core ----------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
@@ -175,7 +192,12 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # PostgreSQL's JIT spends 10-20 ms compiling each of the join's short queries,
 # more than it saves on them (measured with bench/affected_bench.py).
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+# Added to, not replacing, options given in DATABASE_URL (`?options=-c statement_timeout=…`).
+_db_options["options"] = f"{_db_options.get('options', '')} -c jit=off".strip()
+# An unreachable server answers /readyz with a 503 within seconds instead of hanging
+# each request until gunicorn kills the worker; a URL may still set its own.
+_db_options.setdefault("connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -266,6 +288,9 @@ REVEAL_APPROVAL_ABOVE = env_int("REVEAL_APPROVAL_ABOVE", 500)
 PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000") or "").rstrip("/")
 if PRODUCTION and not PUBLIC_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured("PUBLIC_BASE_URL must be the service's https:// address in production.")
+# The check-in page's form posts back to the public address; behind a proxy whose
+# host name Django does not see, its Origin must be trusted explicitly.
+CSRF_TRUSTED_ORIGINS = ["/".join(PUBLIC_BASE_URL.split("/")[:3])] if PUBLIC_BASE_URL else []
 SMS_PROVIDER_URL = env("SMS_PROVIDER_URL", "")
 SMS_PROVIDER_TOKEN = env("SMS_PROVIDER_TOKEN", "")
 SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10)
@@ -330,6 +355,8 @@ LOGGING = {
     "loggers": {
         # The runserver/request loggers put the raw path (ids, tokens) into their
         # messages; our own access log records the matched route instead.
+        # Django's own default config holds "django" at INFO whatever LOG_LEVEL says.
+        "django": {"level": LOG_LEVEL},
         "django.server": {"level": "ERROR"},
         "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "WARNING"},

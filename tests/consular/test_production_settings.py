@@ -67,3 +67,27 @@ def test_secrets_can_come_from_files(tmp_path):
     key_file.write_text(secrets.token_urlsafe(50))
     result = run_manage("check", env=production_env(SECRET_KEY="", SECRET_KEY_FILE=str(key_file)))
     assert result.returncode == 0, result.stderr
+
+
+def test_production_mode_refuses_malformed_key_material_at_start():
+    for broken in ({"MASTER_KEYS": "changeme"}, {"BLIND_INDEX_KEY": "changeme"}):
+        result = run_manage("check", env=production_env(**broken))
+        assert result.returncode != 0, broken
+        assert "configuration error" in result.stderr and "changeme" not in result.stderr, broken
+
+
+def test_another_key_provider_needs_no_master_keys_variable():
+    # A KMS or Vault provider holds the master keys itself.
+    env = production_env(MASTER_KEYS="", KEY_PROVIDER="consular.keys.StaticKeyProvider")
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_database_url_options_are_kept_and_a_connect_timeout_is_set():
+    code = (
+        "from django.conf import settings; "
+        "o = settings.DATABASES['default']['OPTIONS']; print(o['options'], o['connect_timeout'])"
+    )
+    env = production_env(DATABASE_URL="postgres://consular@db.invalid/consular?options=-c%20statement_timeout%3D5000")
+    result = run_manage("shell", "-c", code, env=env)
+    assert result.stdout.strip().splitlines()[-1] == "-c statement_timeout=5000 -c jit=off 5", result.stderr

@@ -23,6 +23,9 @@ restart, not a HUP.
 import os
 
 preload_app = True
+# No control socket: its default path ($HOME/.gunicorn/gunicorn.ctl) would be shared by two
+# instances on one host, and nothing here uses it.
+control_socket_disable = True
 workers = int(os.environ.get("WEB_CONCURRENCY", "5"))
 threads = int(os.environ.get("WEB_THREADS", "1"))
 worker_class = "sync"  # gunicorn itself switches to gthread when threads > 1

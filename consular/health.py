@@ -9,12 +9,12 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from consular.models import WorkerHeartbeat
 
 
-@require_GET
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
@@ -46,7 +46,7 @@ def _check_worker() -> dict[str, Any]:
 CHECKS = (("database", _check_database), ("postgis", _check_postgis), ("worker", _check_worker))
 
 
-@require_GET
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     results: dict[str, Any] = {}
     for name, check in CHECKS:

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -314,6 +315,13 @@ def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, c
     return DeliveryStatus.SENT
 
 
+def _unclaim(delivery_ids: list[int]) -> None:
+    """Give back claimed, unsent deliveries: pending again, and the attempt counted at claim undone."""
+    Delivery.objects.filter(pk__in=delivery_ids, status=DeliveryStatus.SENDING).update(
+        status=DeliveryStatus.PENDING, attempts=F("attempts") - 1, lease_until=None
+    )
+
+
 def claim(*, campaign_id: str, first: int, last: int, limit: int) -> list[tuple[int, uuid.UUID, str, int]]:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -341,7 +349,12 @@ def send_batch(*, campaign_id: str, first: int, last: int) -> int:
         if not claimed:
             break
         travellers = Traveller.objects.select_related("data_key").in_bulk([row[1] for row in claimed])
-        for delivery_id, traveller_id, channel_name, attempts in claimed:
+        for position, (delivery_id, traveller_id, channel_name, attempts) in enumerate(claimed):
+            if time.monotonic() >= deadline:
+                # Slow sends (each up to its channel's timeout) must not carry a task past
+                # django-q2's timeout, which kills it mid-send: hand the rest back.
+                _unclaim([row[0] for row in claimed[position:]])
+                break
             traveller = travellers.get(traveller_id)
             if traveller is None:
                 # Erased: normally the delivery went with them, but a fan-out that read

@@ -9,7 +9,8 @@
 #   WEB_THREADS      threads per worker      (default 1: sync workers; >1: gthread)
 #   WEB_TIMEOUT      seconds a request may run before its worker is replaced (default 120)
 #   (read by consular/gunicorn_conf.py)
-#   SERVE_STOP_TIMEOUT  seconds to wait for a graceful stop before SIGKILL (default 45)
+#   SERVE_STOP_TIMEOUT  seconds to wait for a graceful stop before SIGKILL (default 150: longer
+#                    than a worker task may run, Q_TASK_TIMEOUT_SECONDS, so a send is not cut off)
 #
 # Ctrl-C (SIGINT) or SIGTERM stops both processes gracefully (SIGTERM to each,
 # then waits; a second Ctrl-C kills them). If either process exits on its own,
@@ -25,7 +26,7 @@ cd "$PROJECT"
 
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
-STOP_TIMEOUT="${SERVE_STOP_TIMEOUT:-45}"
+STOP_TIMEOUT="${SERVE_STOP_TIMEOUT:-150}"
 
 log() { printf 'serve: %s\n' "$*" >&2; }
 
@@ -53,7 +54,6 @@ web_cmd=(
   .venv/bin/gunicorn consular.wsgi:application
   --config python:consular.gunicorn_conf
   --bind "$bind_host:$PORT"
-  --no-control-socket
 )
 worker_cmd=(.venv/bin/python manage.py qcluster)
 

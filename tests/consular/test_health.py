@@ -60,3 +60,8 @@ def test_the_heartbeat_schedule_is_installed_by_migrations():
     from django_q.models import Schedule
 
     assert Schedule.objects.filter(func="consular.tasks.record_worker_heartbeat", repeats=-1).exists()
+
+
+def test_load_balancers_may_probe_with_head(api):
+    assert api.head("/healthz").status_code == 200
+    assert api.head("/readyz").status_code in (200, 503)  # never 405

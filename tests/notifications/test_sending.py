@@ -258,3 +258,21 @@ def test_a_delivery_left_by_a_fan_out_that_raced_an_erasure_is_removed_and_the_c
     assert run_batches(campaign) == 0
     assert not Delivery.objects.filter(traveller_id=traveller.pk).exists()
     assert Campaign.objects.get().status == "done"
+
+
+def test_a_batch_out_of_time_hands_back_its_unsent_claims_and_continues_in_a_new_task(
+    olivia, active_crisis, sms, settings
+):
+    from django_q.models import OrmQ
+
+    settings.DELIVERY_TASK_BUDGET_SECONDS = 0.5
+    sms.delay = 0.3  # each send slower than the budget allows for the whole claim
+    for n in range(4):
+        traveller_with_stay(lon=178.0 + n / 100, lat=-18.0)
+    campaign = launch(olivia, active_crisis)
+    OrmQ.objects.all().delete()  # the launch's own batches: only the continuation matters here
+    sent = run_batches(campaign)
+    assert 1 <= sent < 4
+    unsent = Delivery.objects.exclude(status="sent")
+    assert {(d.status, d.attempts, d.lease_until) for d in unsent} == {("pending", 0, None)}
+    assert OrmQ.objects.count() == 1  # the continuation

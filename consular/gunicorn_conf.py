@@ -1,7 +1,7 @@
 """Gunicorn settings used by scripts/serve.sh (``-c python:consular.gunicorn_conf``).
 
-Gunicorn's access log is off on purpose: its format includes query strings,
-which for the advisory lookup are a person's coordinates. The application logs
+Gunicorn's access log is off on purpose: its format includes paths and query
+strings, which carry ids and check-in tokens. The application logs
 each request itself (consular.middleware.RequestContextMiddleware).
 
 Workers are sync processes by default (``WEB_CONCURRENCY``, default 5: gunicorn's

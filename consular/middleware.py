@@ -21,8 +21,8 @@ class RequestContextMiddleware:
     """Gives every request an id (kept from a sane ``X-Request-ID``) and logs one access line.
 
     The access line names the matched *route* (``api/v1/posts/<uuid:post_id>``),
-    never the path or query string: paths carry ids and check-in tokens, and the
-    advisory lookup's query string carries a person's coordinates.
+    never the path or query string: paths carry ids and check-in tokens, and a query
+    string may carry anything a client put there.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -166,7 +166,7 @@ ensure_venv() {
   fi
 
   local stamp_file="$VENV/.requirements.sha256" want have=""
-  want="$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)"
+  want="$(cat requirements.txt requirements-dev.txt constraints.txt | sha256sum | cut -d' ' -f1)"
   [[ -f "$stamp_file" ]] && have="$(cat "$stamp_file")"
   if [[ "$want" != "$have" ]]; then
     log "installing Python requirements (requirements-dev.txt)"

@@ -90,9 +90,10 @@ class Command(BaseCommand):
     def _demo_crisis(self) -> None:
         if Crisis.objects.filter(title=DEMO_CRISIS_TITLE).exists():
             return
-        admin = User.objects.get(email_bidx=email_blind_index("admin@demo.invalid"))
+        # Declared by the demo post's officer, so the demo post's staff may also edit and close it.
+        officer = User.objects.get(email_bidx=email_blind_index("officer@demo.invalid"))
         crisis = crisis_declare(
-            user=admin,
+            user=officer,
             title=DEMO_CRISIS_TITLE,
             description="Demo: a cyclone passing over Viti Levu, drawn as a 150 km circle around Suva.",
             severity="severe",
@@ -100,7 +101,7 @@ class Command(BaseCommand):
             area={"type": "Circle", "center": [178.44, -18.14], "radius_km": 150},
             public=True,
         )
-        crisis_transition(crisis=crisis, user=admin, action="activate")
+        crisis_transition(crisis=crisis, user=officer, action="activate")
         self.stdout.write("Demo crisis declared and activated.")
 
 

@@ -460,6 +460,10 @@ def checkin_record(*, token: str, status: str, message: str | None) -> CheckIn:
         raise DomainError("invalid", "Invalid input.", fields={"status": ["Either safe or need_help."]})
     if message is not None and (not isinstance(message, str) or len(message) > 500):
         raise DomainError("invalid", "Invalid input.", fields={"message": ["At most 500 characters."]})
+    # The erasure or purge of this traveller (which deletes the row) waits for this
+    # answer, or has removed the traveller already: then the link leads nowhere.
+    if not Traveller.objects.select_for_update(no_key=True).filter(pk=traveller.pk).exists():
+        raise DomainError("not_found", "Not found.", status=404)
     checkin, _ = CheckIn.objects.select_for_update().get_or_create(
         campaign=campaign, traveller=traveller, defaults={"status": status}
     )

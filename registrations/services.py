@@ -96,9 +96,21 @@ def apply_profile(traveller: Traveller, cipher: Cipher, clean: dict[str, Any]) -
     traveller.consent_share_with_partners = clean["consent"]["share_with_partners"]
 
 
+def _lock_account(user: User) -> None:
+    """Serialise a write with the account's erasure, which locks the user row FOR UPDATE.
+
+    Without it, a trip or first profile written while the erasure runs fails its
+    foreign key at commit (a 500), or, had it committed first, would be missed by it.
+    An account erased meanwhile is a 404, as for any missing row.
+    """
+    if not User.objects.select_for_update(no_key=True).filter(pk=user.pk).exists():
+        raise DomainError("not_found", "Not found.", status=404)
+
+
 @transaction.atomic
 def profile_write(*, user: User, data: Any, partial: bool) -> Traveller:
     """PUT (``partial=False``) or PATCH the caller's profile; a PATCH is checked as the merged whole."""
+    _lock_account(user)
     # Row lock: two profile writes of one person apply one after the other, not interleaved.
     traveller = selectors.traveller_of(user=user, for_update=True)
     if traveller is None:
@@ -176,6 +188,7 @@ def _validated_trip(data: Any) -> CleanTrip:
 @transaction.atomic
 def trip_create(*, user: User, data: Any) -> tuple[Trip, list[str]]:
     clean = _validated_trip(data)
+    _lock_account(user)
     traveller = traveller_get_or_create(user=user)
     trip = _write_trip(traveller, Trip(id=uuid.uuid4(), traveller=traveller), clean, new=True)
     return trip, clean.warnings
@@ -184,7 +197,11 @@ def trip_create(*, user: User, data: Any) -> tuple[Trip, list[str]]:
 @transaction.atomic
 def trip_update(*, trip: Trip, data: Any, partial: bool) -> tuple[Trip, list[str]]:
     """PUT replaces the trip and its stays; PATCH overlays the given fields (``stays`` replaces all stays)."""
-    trip = Trip.objects.select_for_update().select_related("traveller__data_key").get(pk=trip.pk)
+    if trip.traveller.user_id is not None:
+        _lock_account(trip.traveller.user)
+    trip = Trip.objects.select_for_update().select_related("traveller__data_key").filter(pk=trip.pk).first()
+    if trip is None:  # erased, with its traveller, since the request looked it up
+        raise DomainError("not_found", "Not found.", status=404)
     if partial:
         if not isinstance(data, dict):
             raise invalid(Invalid({"non_field_errors": ["Expected a JSON object."]}))

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class ConsularConfig(AppConfig):
     name = "consular"
     verbose_name = "Consular core"
+
+    def ready(self) -> None:
+        from django_q.signals import pre_execute
+
+        from consular.tasks import note_worker_activity
+
+        pre_execute.connect(note_worker_activity, dispatch_uid="consular.worker_activity")

@@ -65,3 +65,18 @@ def test_the_heartbeat_schedule_is_installed_by_migrations():
 def test_load_balancers_may_probe_with_head(api):
     assert api.head("/healthz").status_code == 200
     assert api.head("/readyz").status_code in (200, 503)  # never 405
+
+
+def test_a_worker_busy_with_other_tasks_counts_as_alive(api, monkeypatch):
+    # Behind a large campaign's batches the scheduled heartbeat waits in the queue;
+    # a worker starting any task proves it is alive all the same.
+    from django_q.signals import pre_execute
+
+    from consular import tasks
+    from consular.models import WorkerHeartbeat
+
+    monkeypatch.setattr(tasks, "_last_beat", 0.0)
+    assert not WorkerHeartbeat.objects.exists()
+    pre_execute.send(sender="django_q", func=print, task={"name": "a batch"})
+    assert WorkerHeartbeat.objects.exists()
+    assert api.get("/readyz").status_code == 200

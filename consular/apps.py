@@ -8,6 +8,7 @@ class ConsularConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import pre_execute
 
+        from consular import checks  # noqa: F401 - registers the deploy checks
         from consular.tasks import note_worker_activity
 
         pre_execute.connect(note_worker_activity, dispatch_uid="consular.worker_activity")

@@ -26,6 +26,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         DATABASE_URL="postgres://consular@db.invalid/consular",
         ALLOWED_HOSTS="consular.example.gov",
         PUBLIC_BASE_URL="https://consular.example.gov",
+        ERASURE_LEDGER_FILE="/var/lib/consular-ledger/erasures.jsonl",
     )
     env.update(overrides)
     return {key: value for key, value in env.items() if value != ""}
@@ -91,3 +92,9 @@ def test_database_url_options_are_kept_and_a_connect_timeout_is_set():
     env = production_env(DATABASE_URL="postgres://consular@db.invalid/consular?options=-c%20statement_timeout%3D5000")
     result = run_manage("shell", "-c", code, env=env)
     assert result.stdout.strip().splitlines()[-1] == "-c statement_timeout=5000 -c jit=off 5", result.stderr
+
+
+def test_check_deploy_warns_when_the_erasure_ledger_has_no_copy_outside_the_database():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(ERASURE_LEDGER_FILE=""))
+    assert result.returncode != 0
+    assert "consular.W001" in result.stderr + result.stdout

@@ -153,6 +153,10 @@ ensure_venv() {
     rm -rf "$VENV"
   fi
   if [[ ! -x "$VENV/bin/python" ]]; then
+    if ! command -v "$PYTHON" >/dev/null 2>&1 && [[ "$PYTHON" == python3 ]]; then
+      # A minimal Debian image may have no Python at all.
+      apt_install python3 python3-venv
+    fi
     if ! "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null; then
       if [[ $IS_ROOT -eq 1 && "$(command -v "$PYTHON")" == /usr/bin/* ]]; then
         apt_install python3-venv

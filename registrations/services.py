@@ -163,7 +163,7 @@ def build_stays(traveller: Traveller, trip: Trip, cipher: Cipher, stays: Iterabl
     return built
 
 
-def _write_trip(traveller: Traveller, trip: Trip, clean: CleanTrip, *, new: bool) -> Trip:
+def _write_trip(traveller: Traveller, trip: Trip, clean: CleanTrip, *, new: bool, keep_stays: bool = False) -> Trip:
     cipher = traveller.data_key.cipher()
     trip.start_date, trip.end_date = clean.start_date, clean.end_date
     seal(cipher, trip, "title", clean.title)
@@ -171,6 +171,10 @@ def _write_trip(traveller: Traveller, trip: Trip, clean: CleanTrip, *, new: bool
         trip.save(force_insert=True)
     else:
         trip.save()
+        if keep_stays:
+            # A PATCH without "stays" leaves them as they are (their ids too); the
+            # merged validation has checked they still lie within the new dates.
+            return trip
         trip.stays.all().delete()
     stays = Stay.objects.bulk_create(build_stays(traveller, trip, cipher, clean.stays))
     # The response shows what was just written: no need to read it back.
@@ -202,13 +206,15 @@ def trip_update(*, trip: Trip, data: Any, partial: bool) -> tuple[Trip, list[str
     trip = Trip.objects.select_for_update().select_related("traveller__data_key").filter(pk=trip.pk).first()
     if trip is None:  # erased, with its traveller, since the request looked it up
         raise DomainError("not_found", "Not found.", status=404)
+    keep_stays = False
     if partial:
         if not isinstance(data, dict):
             raise invalid(Invalid({"non_field_errors": ["Expected a JSON object."]}))
         current = selectors.trip_as_dict(trip=trip, cipher=trip.traveller.data_key.cipher())
+        keep_stays = "stays" not in data
         data = {**current, **data}
     clean = _validated_trip(data)
-    return _write_trip(trip.traveller, trip, clean, new=False), clean.warnings
+    return _write_trip(trip.traveller, trip, clean, new=False, keep_stays=keep_stays), clean.warnings
 
 
 def trip_delete(*, trip: Trip) -> None:

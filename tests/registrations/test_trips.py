@@ -78,6 +78,15 @@ def test_patch_changes_only_the_given_fields(alice_client):
     assert [s["precision"] for s in body["stays"]] == ["point", "city", "country"]
 
 
+def test_a_patch_without_stays_keeps_the_stays_and_their_ids(alice_client):
+    created = create_trip(alice_client).json()
+    body = alice_client.patch(f"/api/v1/me/trips/{created['id']}", {"title": "Renamed"}, format="json").json()
+    assert [s["id"] for s in body["stays"]] == [s["id"] for s in created["stays"]]
+    assert sorted(str(pk) for pk in Stay.objects.values_list("id", flat=True)) == sorted(
+        s["id"] for s in created["stays"]
+    )
+
+
 def test_a_patch_that_moves_the_trip_away_from_its_stays_is_refused(alice_client):
     created = create_trip(alice_client).json()
     response = alice_client.patch(

@@ -462,8 +462,10 @@ def checkin_record(*, token: str, status: str, message: str | None) -> CheckIn:
         raise DomainError("invalid", "Invalid input.", fields={"message": ["At most 500 characters."]})
     # The erasure or purge of this traveller (which deletes the row) waits for this
     # answer, or has removed the traveller already: then the link leads nowhere.
-    if not Traveller.objects.select_for_update(no_key=True).filter(pk=traveller.pk).exists():
-        raise DomainError("not_found", "Not found.", status=404)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM registrations_traveller WHERE id = %s FOR NO KEY UPDATE", [traveller.pk])
+        if cursor.fetchone() is None:
+            raise DomainError("not_found", "Not found.", status=404)
     checkin, _ = CheckIn.objects.select_for_update().get_or_create(
         campaign=campaign, traveller=traveller, defaults={"status": status}
     )

@@ -103,8 +103,12 @@ def _lock_account(user: User) -> None:
     foreign key at commit (a 500), or, had it committed first, would be missed by it.
     An account erased meanwhile is a 404, as for any missing row.
     """
-    if not User.objects.select_for_update(no_key=True).filter(pk=user.pk).exists():
-        raise DomainError("not_found", "Not found.", status=404)
+    # Hand-written: through the ORM this one statement cost about 0.6 ms of CPU, on
+    # every profile and trip write (consular/rows.py explains the same choice).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM accounts_user WHERE id = %s FOR NO KEY UPDATE", [user.pk])
+        if cursor.fetchone() is None:
+            raise DomainError("not_found", "Not found.", status=404)
 
 
 @transaction.atomic

@@ -114,10 +114,8 @@ def traveller_with_stay(
     """
     from datetime import date
 
-    from shapely.geometry import Point
-
     from consular.models import DataKey
-    from registrations.models import Precision, Stay, Traveller, Trip
+    from registrations.models import Traveller, Trip
     from registrations.services import apply_profile
     from registrations.validation import validate_profile
 
@@ -134,11 +132,34 @@ def traveller_with_stay(
     )
     apply_profile(traveller, cipher, validate_profile(profile))
     traveller.save()
-    trip = Trip.objects.create(
-        traveller=traveller, start_date=date.fromisoformat(start), end_date=date.fromisoformat(end)
-    )
+    Trip.objects.create(traveller=traveller, start_date=date.fromisoformat(start), end_date=date.fromisoformat(end))
+    add_stay(traveller, cipher=cipher, country=country, lon=lon, lat=lat, city=city, start=start, end=end)
+    return traveller
+
+
+def add_stay(
+    traveller,
+    *,
+    cipher=None,
+    country: str,
+    lon: float | None = None,
+    lat: float | None = None,
+    city: str | None = None,
+    start: str = "2026-11-01",
+    end: str = "2026-11-30",
+    address: str | None = "1 Test Street",
+):
+    """Another stay on the traveller's (only) trip: a point gives "point", none gives "country"."""
+    from datetime import date
+
+    from shapely.geometry import Point
+
+    from consular.crypto import seal
+    from registrations.models import Precision, Stay
+
+    cipher = cipher or traveller.data_key.cipher()
     stay = Stay(
-        trip=trip,
+        trip=traveller.trips.get(),
         traveller=traveller,
         country=country,
         point=Point(lon, lat) if lon is not None else None,
@@ -146,12 +167,23 @@ def traveller_with_stay(
         start_date=date.fromisoformat(start),
         end_date=date.fromisoformat(end),
     )
-    from consular.crypto import seal
-
     seal(cipher, stay, "city", city)
-    seal(cipher, stay, "address", "1 Test Street")
+    seal(cipher, stay, "address", address)
     stay.save()
-    return traveller
+    return stay
+
+
+def launched_campaign(user, crisis, *, message: str = "Are you safe? {checkin_url}", channels=("email",),
+                      ask_checkin: bool = True):  # fmt: skip
+    """A campaign launched through the service, as the API would (batches queue on commit)."""
+    from notifications import services
+
+    request = services.campaign_validate(
+        {"messages": {"en": message}, "default_language": "en", "channels": list(channels),
+         "ask_checkin": ask_checkin, "include_country_only": False},
+        crisis=crisis,
+    )  # fmt: skip
+    return services.campaign_launch(crisis=crisis, user=user, request=request)
 
 
 def square(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:

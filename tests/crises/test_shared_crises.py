@@ -5,19 +5,14 @@ crisis too, but not Fiji's stays, campaigns, check-ins or reveal requests, and i
 cannot redraw or close Fiji's crisis.
 """
 
-from datetime import date
-
 import pytest
-from shapely.geometry import Point
 
 from accounts.models import Role
-from consular.crypto import seal
 from consular.models import AuditEntry
 from crises.models import Crisis
 from crises.services import crisis_transition
 from notifications import messages, services
-from registrations.models import Precision, Stay
-from tests.factories import PostFactory, StaffFactory, declared_crisis, traveller_with_stay
+from tests.factories import PostFactory, StaffFactory, add_stay, declared_crisis, launched_campaign, traveller_with_stay
 
 FIJI_AND_TONGA = {"type": "Polygon", "coordinates": [[[177, -22], [186, -22], [186, -16], [177, -16], [177, -22]]]}
 REASON = "Cyclone landfall: welfare calls to every affected citizen."
@@ -50,32 +45,6 @@ def crisis(fiona):
     return crisis_transition(crisis=declared_crisis(fiona, area=FIJI_AND_TONGA), user=fiona, action="activate")
 
 
-def add_stay(traveller, *, country, lon=None, lat=None, city=None):
-    trip = traveller.trips.get()
-    stay = Stay(
-        trip=trip,
-        traveller=traveller,
-        country=country,
-        point=Point(lon, lat) if lon is not None else None,
-        precision=Precision.POINT if lon is not None else Precision.COUNTRY,
-        start_date=date(2026, 11, 1),
-        end_date=date(2026, 11, 30),
-    )
-    cipher = traveller.data_key.cipher()
-    seal(cipher, stay, "city", city)
-    seal(cipher, stay, "address", None)
-    stay.save()
-
-
-def launch(user, crisis):
-    request = services.campaign_validate(
-        {"messages": {"en": "Are you safe? {checkin_url}"}, "default_language": "en", "channels": ["email"],
-         "ask_checkin": True, "include_country_only": False},
-        crisis=crisis,
-    )  # fmt: skip
-    return services.campaign_launch(crisis=crisis, user=user, request=request)
-
-
 def test_both_posts_see_the_crisis(client_for, fiona, tina, crisis):
     for user in (fiona, tina):
         assert client_for(user).get(f"/api/v1/crises/{crisis.pk}").status_code == 200
@@ -93,7 +62,7 @@ def test_a_reveal_shows_only_the_stays_in_the_callers_jurisdiction(client_for, t
 @pytest.mark.parametrize("verb", ["get", "close"])
 def test_another_posts_officer_cannot_reach_a_campaign(client_for, fiona, tina, crisis, verb):
     traveller_with_stay(lon=178.0, lat=-18.0, country="FJ")
-    campaign = launch(fiona, crisis)
+    campaign = launched_campaign(fiona, crisis)
     client = client_for(tina)
     if verb == "get":
         response = client.get(f"/api/v1/campaigns/{campaign.pk}")
@@ -105,13 +74,13 @@ def test_another_posts_officer_cannot_reach_a_campaign(client_for, fiona, tina, 
 
 def test_a_supervisor_of_the_same_post_sees_the_campaign(client_for, fiona, fred, crisis):
     traveller_with_stay(lon=178.0, lat=-18.0, country="FJ")
-    campaign = launch(fiona, crisis)
+    campaign = launched_campaign(fiona, crisis)
     assert client_for(fred).get(f"/api/v1/campaigns/{campaign.pk}").json()["recipients"] == 1
 
 
 def test_check_in_counts_are_the_callers_posts_only(client_for, fiona, tina, crisis):
     traveller = traveller_with_stay(lon=178.0, lat=-18.0, country="FJ")
-    campaign = launch(fiona, crisis)
+    campaign = launched_campaign(fiona, crisis)
     services.checkin_record(token=messages.checkin_token(campaign.pk, traveller.pk), status="need_help", message=None)
     fiji = client_for(fiona).get(f"/api/v1/crises/{crisis.pk}/affected").json()
     tonga = client_for(tina).get(f"/api/v1/crises/{crisis.pk}/affected").json()

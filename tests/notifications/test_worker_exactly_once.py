@@ -13,9 +13,8 @@ from django.conf import settings
 from django.db import connection
 
 from crises.services import crisis_transition
-from notifications import services
 from notifications.models import Delivery
-from tests.factories import declared_crisis, traveller_with_stay
+from tests.factories import declared_crisis, launched_campaign, traveller_with_stay
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -62,13 +61,10 @@ def campaign_to(count, olivia, ada, django_capture_on_commit_callbacks=None):
     crisis = crisis_transition(crisis=declared_crisis(ada), user=ada, action="activate")
     for n in range(count):
         traveller_with_stay(lon=178.0, lat=-18.0, phone=f"+6421{n:07d}")
-    request = services.campaign_validate(
-        {"messages": {"en": "Cyclone: {given_name}, are you safe?"}, "default_language": "en", "channels": ["sms"],
-         "ask_checkin": False, "include_country_only": False},
-        crisis=crisis,
-    )  # fmt: skip
     # Outside any test transaction: on_commit queues the batches for real.
-    return services.campaign_launch(crisis=crisis, user=olivia, request=request)
+    return launched_campaign(
+        olivia, crisis, message="Cyclone: {given_name}, are you safe?", channels=["sms"], ask_checkin=False
+    )
 
 
 def wait_until(condition, *, timeout, what):

@@ -3,7 +3,7 @@
 import pytest
 
 from notifications import messages, services
-from tests.factories import profile_payload, registered_citizen, trip_payload
+from tests.factories import launched_campaign, profile_payload, registered_citizen, trip_payload
 
 # One stay in Suva for the whole trip, inside the declared crisis's area and time.
 SUVA_TRIP = trip_payload(
@@ -42,12 +42,7 @@ def ben():
 
 @pytest.fixture
 def campaign(olivia, active_crisis, ana, ben):
-    request = services.campaign_validate(
-        {"messages": {"en": "Are you safe? {checkin_url}"}, "default_language": "en", "channels": ["email"],
-         "ask_checkin": True, "include_country_only": False},
-        crisis=active_crisis,
-    )  # fmt: skip
-    campaign = services.campaign_launch(crisis=active_crisis, user=olivia, request=request)
+    campaign = launched_campaign(olivia, active_crisis)
     services.send_batch(campaign_id=str(campaign.pk), first=0, last=2**62)
     return campaign
 

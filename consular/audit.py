@@ -51,6 +51,11 @@ def audit_record(
         raise RuntimeError("audit_record must run inside the transaction of the action it records.")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK])
+        # Hash the details as jsonb will give them back, not as Python holds them:
+        # jsonb turns -0.0 into 0.0 and 1e16 into an integer, and a hash over the
+        # Python values would then no longer verify (a false "tampered").
+        cursor.execute("SELECT %s::jsonb", [json.dumps(details or {}, default=str)])
+        (stored_details,) = cursor.fetchone()
     previous = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
     entry = AuditEntry(
         at=timezone.now(),
@@ -60,7 +65,7 @@ def audit_record(
         action=action,
         object_type=object_type,
         object_id=str(object_id) if object_id else "",
-        details=json.loads(json.dumps(details or {}, default=str)),
+        details=stored_details,
         prev_hash=previous,
     )
     entry.hash = entry_hash(entry)

@@ -22,6 +22,13 @@ def test_entries_are_chained_by_hash():
     assert audit_verify().checked == 3
 
 
+def test_numbers_jsonb_rewrites_do_not_break_the_chain():
+    # jsonb stores -0.0 as 0.0 and 1e16 as an integer: the hash must be of what it stores.
+    with transaction.atomic():
+        audit_record(actor=None, action="test", details={"bounds": [-0.0, 1e16, 1.5, 0.1]})
+    assert audit_verify().first_broken_id is None
+
+
 def test_the_database_refuses_updates_and_deletes():
     write(1)
     with pytest.raises(DatabaseError), transaction.atomic():

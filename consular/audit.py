@@ -54,8 +54,8 @@ def audit_record(
         # Hash the details as jsonb will give them back, not as Python holds them:
         # jsonb turns -0.0 into 0.0 and 1e16 into an integer, and a hash over the
         # Python values would then no longer verify (a false "tampered").
-        cursor.execute("SELECT %s::jsonb", [json.dumps(details or {}, default=str)])
-        (stored_details,) = cursor.fetchone()
+        cursor.execute("SELECT %s::jsonb::text", [json.dumps(details or {}, default=str)])
+        stored_details = json.loads(cursor.fetchone()[0])
     previous = AuditEntry.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS
     entry = AuditEntry(
         at=timezone.now(),

@@ -23,6 +23,7 @@ from crises import selectors
 from crises.areas import parse_area
 from crises.models import Crisis, RevealRequest, RevealStatus, Status
 from notifications.selectors import latest_checkins
+from notifications.services import campaigns_close_for_crisis
 from registrations.models import Stay, Traveller
 
 # Parts of at most this many vertices. Measured on 1M travellers with a
@@ -195,7 +196,11 @@ def crisis_transition(*, crisis: Crisis, user: User, action: str) -> Crisis:
     else:
         crisis.closed_at = now
     crisis.save(update_fields=["status", "activated_at", "closed_at", "updated_at"])
-    audit_record(actor=user, action=f"crisis.{action}", object_type="crisis", object_id=crisis.pk)
+    details = {}
+    if target == Status.CLOSED:
+        # Its campaigns close with it: no "are you safe?" goes out for a crisis that is over.
+        details["campaigns_closed"] = campaigns_close_for_crisis(crisis=crisis)
+    audit_record(actor=user, action=f"crisis.{action}", object_type="crisis", object_id=crisis.pk, details=details)
     return crisis
 
 
@@ -317,6 +322,10 @@ def reveal(
         # fitted around one address and its occupant named without a real crisis.
         raise DomainError("conflict", "Activate the crisis before revealing anyone.", status=409)
     reason = _check_reason(reason)
+    with connection.cursor() as cursor:
+        # One reveal of a user at a time: two at once would each count the day's reveals
+        # without the other's and together pass the approval threshold.
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"reveal:{user.pk}"])
     rows = selectors.affected_traveller_ids(
         crisis=crisis, user=user, country=country, include_country_only=include_country_only
     )

@@ -57,6 +57,7 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", "Accepted by the provider"
     FAILED = "failed", "Refused permanently"
     DEAD = "dead", "Gave up after repeated failures"
+    CANCELLED = "cancelled", "Not sent: the campaign was closed, or the traveller withdrew consent"
 
 
 class Delivery(models.Model):
@@ -82,7 +83,7 @@ class Delivery(models.Model):
         "registrations.Traveller", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

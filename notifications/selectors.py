@@ -45,7 +45,7 @@ def campaign_progress(campaign: Campaign, *, suppress_below: int | None = None) 
 
 def _suppressed(progress: dict, k: int) -> dict:
     out = dict(progress)
-    statuses = ("queued", "sent", "failed", "dead")
+    statuses = ("queued", "sent", "failed", "dead", "cancelled")
     recipients = suppress_total(progress["recipients"], k)
     if recipients.suppressed:
         # Nothing below a hidden total may show: any cell could give it away.
@@ -80,6 +80,7 @@ def _campaign_counts(campaign: Campaign) -> dict:
         sent=Count("id", filter=Q(status=DeliveryStatus.SENT)),
         failed=Count("id", filter=Q(status=DeliveryStatus.FAILED)),
         dead=Count("id", filter=Q(status=DeliveryStatus.DEAD)),
+        cancelled=Count("id", filter=Q(status=DeliveryStatus.CANCELLED)),
     )
     answers = dict(CheckIn.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("id")))
     safe, need_help = answers.get("safe", 0), answers.get("need_help", 0)

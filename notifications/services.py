@@ -238,11 +238,33 @@ def campaign_close(*, campaign: Campaign, user: User) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status == CampaignStatus.CLOSED:
         raise DomainError("conflict", "The campaign is already closed.", status=409)
+    _close(campaign)
+    audit_record(actor=user, action="campaign.close", object_type="campaign", object_id=campaign.pk)
+    return campaign
+
+
+def _close(campaign: Campaign) -> None:
+    """Closed: check-ins end, and what has not been sent yet is not sent.
+
+    A message still carrying a check-in link that already answers 410 helps no one.
+    Deliveries a worker holds right now finish as they go; any it claims later for a
+    closed campaign it cancels (send_batch).
+    """
     campaign.status = CampaignStatus.CLOSED
     campaign.closed_at = timezone.now()
     campaign.save(update_fields=["status", "closed_at"])
-    audit_record(actor=user, action="campaign.close", object_type="campaign", object_id=campaign.pk)
-    return campaign
+    campaign_deliveries(campaign).filter(status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.CANCELLED, last_error="campaign closed before sending"
+    )
+
+
+def campaigns_close_for_crisis(*, crisis: Crisis) -> list[str]:
+    """Close the crisis's open campaigns (the crisis is closing); returns their ids."""
+    closed = []
+    for campaign in Campaign.objects.select_for_update().filter(crisis=crisis).exclude(status=CampaignStatus.CLOSED):
+        _close(campaign)
+        closed.append(str(campaign.pk))
+    return closed
 
 
 # --- Sending (worker side) -----------------------------------------------------------
@@ -272,6 +294,10 @@ def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, c
     if attempts > settings.DELIVERY_MAX_ATTEMPTS:
         _finish(delivery_id, status=DeliveryStatus.DEAD, last_error="gave up after repeated attempts")
         return DeliveryStatus.DEAD
+    if not traveller.consent_contact:
+        # Consent is checked again at send time: it may have been withdrawn since the fan-out.
+        _finish(delivery_id, status=DeliveryStatus.CANCELLED, last_error="consent to contact withdrawn")
+        return DeliveryStatus.CANCELLED
     channel = CHANNELS[channel_name]
     try:
         contact = _contact(traveller)
@@ -348,6 +374,12 @@ def send_batch(*, campaign_id: str, first: int, last: int) -> int:
         claimed = claim(campaign_id=campaign_id, first=first, last=last, limit=settings.DELIVERY_CLAIM_SIZE)
         if not claimed:
             break
+        if Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.CLOSED).exists():
+            # Closed (or its crisis closed) since the batch began: nothing more goes out.
+            Delivery.objects.filter(pk__in=[row[0] for row in claimed], status=DeliveryStatus.SENDING).update(
+                status=DeliveryStatus.CANCELLED, lease_until=None, last_error="campaign closed before sending"
+            )
+            continue
         travellers = Traveller.objects.select_related("data_key").in_bulk([row[1] for row in claimed])
         for position, (delivery_id, traveller_id, channel_name, attempts) in enumerate(claimed):
             if time.monotonic() >= deadline:

@@ -27,6 +27,7 @@ def test_numbers_jsonb_rewrites_do_not_break_the_chain():
     with transaction.atomic():
         audit_record(actor=None, action="test", details={"bounds": [-0.0, 1e16, 1.5, 0.1]})
     assert audit_verify().first_broken_id is None
+    assert AuditEntry.objects.get().details == {"bounds": [0.0, 10**16, 1.5, 0.1]}
 
 
 def test_the_database_refuses_updates_and_deletes():

@@ -152,3 +152,24 @@ def test_the_approval_threshold_counts_a_users_reveals_over_a_day_not_one_at_a_t
     assert reveal(officer, crisis, country="FJ").status_code == 200
     assert reveal(officer, crisis, country="FJ").status_code == 200  # the same two people again
     assert reveal(officer, crisis, country="TO").status_code == 202  # a third person: over the threshold
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reveals_at_once_are_counted_together_against_the_threshold(olivia, ada, settings):
+    from crises import services
+    from tests.registrations.test_concurrent_writes import _run_together
+
+    settings.REVEAL_APPROVAL_ABOVE = 2
+    crisis = active_crisis(
+        ada, area={"type": "Polygon", "coordinates": [[[177, -22], [186, -22], [186, -16], [177, -16], [177, -22]]]}
+    )
+    for lon, lat, country in ((178.0, -18.0, "FJ"), (178.1, -18.1, "FJ"), (-175.2, -21.2, "TO"), (-175.1, -21.1, "TO")):
+        traveller_with_stay(lon=lon, lat=lat, country=country)
+    results = []
+
+    def reveal_in(country):
+        results.append(services.reveal(crisis=crisis, user=olivia, reason=REASON, country=country))
+
+    assert _run_together(lambda: reveal_in("FJ"), lambda: reveal_in("TO")) == []
+    # One of them sees the other's two people and goes to a supervisor.
+    assert sorted(result.request is not None for result in results) == [False, True]

@@ -172,7 +172,7 @@ def test_progress_is_counts_only_and_close_ends_it(officer, active_crisis, three
     body = officer.get(f"/api/v1/campaigns/{campaign_id}").json()
     assert body == {
         "id": campaign_id, "status": "queued", "recipients": 2, "queued": 4, "sent": 0, "failed": 0, "dead": 0,
-        "checkins": {"safe": 0, "need_help": 0, "no_response": 2},
+        "cancelled": 0, "checkins": {"safe": 0, "need_help": 0, "no_response": 2},
     }  # fmt: skip
     assert officer.post(f"/api/v1/campaigns/{campaign_id}/close").json()["status"] == "closed"
     assert officer.post(f"/api/v1/campaigns/{campaign_id}/close").status_code == 409

@@ -276,3 +276,37 @@ def test_a_batch_out_of_time_hands_back_its_unsent_claims_and_continues_in_a_new
     unsent = Delivery.objects.exclude(status="sent")
     assert {(d.status, d.attempts, d.lease_until) for d in unsent} == {("pending", 0, None)}
     assert OrmQ.objects.count() == 1  # the continuation
+
+
+def test_a_traveller_who_withdrew_consent_after_the_fan_out_is_not_messaged(olivia, active_crisis, sms):
+    from registrations.models import Traveller
+
+    traveller = traveller_with_stay(lon=178.0, lat=-18.0)
+    campaign = launch(olivia, active_crisis)
+    Traveller.objects.filter(pk=traveller.pk).update(consent_contact=False)  # as PATCH /me/profile does
+    assert run_batches(campaign) == 0
+    assert sms.requests == 0
+    assert Delivery.objects.get().status == "cancelled"
+
+
+def test_closing_a_campaign_cancels_what_it_has_not_sent(client_for, olivia, active_crisis, sms):
+    traveller_with_stay(lon=178.0, lat=-18.0)
+    campaign = launch(olivia, active_crisis)
+    body = client_for(olivia).post(f"/api/v1/campaigns/{campaign.pk}/close").json()
+    assert body["cancelled"] == 1 and body["queued"] == 0
+    assert run_batches(campaign) == 0
+    assert sms.requests == 0
+
+
+def test_closing_the_crisis_closes_its_campaigns_and_their_check_ins(client_for, olivia, active_crisis, sms, api):
+    from notifications import messages
+
+    traveller = traveller_with_stay(lon=178.0, lat=-18.0)
+    campaign = launch(olivia, active_crisis)
+    from crises.services import crisis_transition
+
+    crisis_transition(crisis=active_crisis, user=active_crisis.created_by, action="close")
+    assert Campaign.objects.get().status == "closed"
+    assert run_batches(campaign) == 0 and sms.requests == 0
+    token = messages.checkin_token(campaign.pk, traveller.pk)
+    assert api.post(f"/api/v1/checkins/{token}", {"status": "safe"}, format="json").status_code == 410

@@ -85,10 +85,9 @@ def user_create(*, email: str, password: str | None, role: str = Role.CITIZEN, p
 def citizen_register(*, email: str, password: str, client_address: str) -> User:
     key = throttling.counter_key("signup-addr", client_address)
     window = settings.SIGNUP_WINDOW_SECONDS
-    retry_after = throttling.blocked_for(key, limit=settings.SIGNUPS_PER_ADDRESS, window_seconds=window)
+    retry_after = throttling.take(key, limit=settings.SIGNUPS_PER_ADDRESS, window_seconds=window)
     if retry_after:
         raise DomainError("throttled", f"Too many sign-ups; retry in {retry_after} s.", status=429)
-    throttling.hit(key, window_seconds=window)
     return user_create(email=email, password=password, role=Role.CITIZEN)
 
 
@@ -163,18 +162,19 @@ def login(*, email: str, password: str, client_address: str) -> IssuedToken:
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
     account_key = throttling.counter_key("login-account", normalise_email(email))
     address_key = throttling.counter_key("login-addr", client_address)
+    # Every attempt counts as a failure until its password checks out: counted first, so
+    # attempts in flight at once cannot all pass a limit that is read before they count.
     retry_after = max(
-        throttling.blocked_for(account_key, limit=settings.LOGIN_FAILURES_PER_ACCOUNT, window_seconds=window),
-        throttling.blocked_for(address_key, limit=settings.LOGIN_FAILURES_PER_ADDRESS, window_seconds=window),
+        throttling.take(account_key, limit=settings.LOGIN_FAILURES_PER_ACCOUNT, window_seconds=window),
+        throttling.take(address_key, limit=settings.LOGIN_FAILURES_PER_ADDRESS, window_seconds=window),
     )
     if retry_after:
         raise DomainError("throttled", f"Too many failed logins; retry in {retry_after} s.", status=429)
     user = authenticate(None, email=email, password=password)
     if user is None:
-        throttling.hit(account_key, window_seconds=window)
-        throttling.hit(address_key, window_seconds=window)
         raise DomainError("invalid_credentials", "Email or password is incorrect.", status=401)
     throttling.clear(account_key)
+    throttling.give_back(address_key)
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(last_login=timezone.now())
         if user.is_staff_member:

@@ -47,6 +47,24 @@ def hit(key: str, *, window_seconds: int) -> int:
         return cursor.fetchone()[0]
 
 
+def take(key: str, *, limit: int, window_seconds: int) -> int:
+    """Count an attempt, then decide: seconds until the key may try again, 0 if this one may go ahead.
+
+    Counting before the (slow) work and deciding from the count the increment returns
+    is what makes the limit hold for attempts running in parallel: checking first and
+    counting after let every request in flight through.
+    """
+    if hit(key, window_seconds=window_seconds) <= limit:
+        return 0
+    return blocked_for(key, limit=limit, window_seconds=window_seconds) or 1
+
+
+def give_back(key: str) -> None:
+    """Un-count one attempt taken with ``take`` that turned out not to count (a successful login)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_ratecounter SET hits = GREATEST(hits - 1, 0) WHERE key = %s", [key])
+
+
 def blocked_for(key: str, *, limit: int, window_seconds: int) -> int:
     """Seconds until the key may try again, or 0 when it is under its limit."""
     with connection.cursor() as cursor:

@@ -167,3 +167,49 @@ def test_staff_tokens_expire_sooner_than_citizen_tokens(olivia, alice):
     staff = token_issue(user=olivia).expires_at - timezone.now()
     citizen = token_issue(user=alice).expires_at - timezone.now()
     assert staff < citizen
+
+
+def _at_once(calls):
+    import threading
+
+    from django.db import connections
+
+    barrier, results = threading.Barrier(len(calls)), []
+
+    def run(call):
+        try:
+            barrier.wait()
+            results.append(call())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_logins_in_parallel_stay_within_the_account_limit(settings):
+    # Checked before and counted after the slow password check, every guess in flight got through.
+    from rest_framework.test import APIClient
+
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    register(APIClient())
+    guesses = [
+        lambda n=n: login(APIClient(), password="wrong password entirely", REMOTE_ADDR=f"192.0.2.{n}").status_code
+        for n in range(5)
+    ]
+    assert sorted(_at_once(guesses)) == [401, 401, 429, 429, 429]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_signups_in_parallel_stay_within_the_address_limit(settings):
+    from rest_framework.test import APIClient
+
+    settings.SIGNUPS_PER_ADDRESS = 2
+    signups = [lambda n=n: register(APIClient(), email=f"parallel{n}@example.test").status_code for n in range(5)]
+    assert sorted(_at_once(signups)) == [201, 201, 429, 429, 429]
+    assert User.objects.count() == 2

@@ -197,6 +197,14 @@ def campaign_launch(*, crisis: Crisis, user: User, request: CampaignRequest, ide
         existing = Campaign.objects.filter(created_by=user, idempotency_key=idempotency_key).first()
         if existing is not None:
             return _same_crisis(existing, crisis)
+    with connection.cursor() as cursor:
+        # Shared lock, against the crisis's close (FOR UPDATE): a launch that checked the
+        # status before a close committed would otherwise create a campaign the close
+        # never saw. Launches do not wait for each other.
+        cursor.execute("SELECT status FROM crises_crisis WHERE id = %s FOR SHARE", [crisis.pk])
+        row = cursor.fetchone()
+    if row is None or row[0] != Status.ACTIVE:
+        raise DomainError("conflict", "Campaigns go to active crises; this one is not active any more.", status=409)
     campaign = Campaign(
         crisis=crisis,
         created_by=user,
@@ -493,11 +501,15 @@ def checkin_record(*, token: str, status: str, message: str | None) -> CheckIn:
     if message is not None and (not isinstance(message, str) or len(message) > 500):
         raise DomainError("invalid", "Invalid input.", fields={"message": ["At most 500 characters."]})
     # The erasure or purge of this traveller (which deletes the row) waits for this
-    # answer, or has removed the traveller already: then the link leads nowhere.
+    # answer, or has removed the traveller already: then the link leads nowhere. And
+    # a close of the campaign (FOR UPDATE) either waits for it or is seen here.
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM registrations_traveller WHERE id = %s FOR NO KEY UPDATE", [traveller.pk])
         if cursor.fetchone() is None:
             raise DomainError("not_found", "Not found.", status=404)
+        cursor.execute("SELECT status FROM notifications_campaign WHERE id = %s FOR SHARE", [campaign.pk])
+        if cursor.fetchone()[0] == CampaignStatus.CLOSED:
+            raise CheckInGone("Check-ins for this message are closed.")
     checkin, _ = CheckIn.objects.select_for_update().get_or_create(
         campaign=campaign, traveller=traveller, defaults={"status": status}
     )

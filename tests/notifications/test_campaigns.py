@@ -1,6 +1,7 @@
 import pytest
 from django_q.models import OrmQ
 
+from consular.errors import DomainError
 from notifications.models import Campaign, Delivery
 from tests.factories import traveller_with_stay
 
@@ -212,3 +213,16 @@ def test_a_campaign_reaches_exactly_the_people_the_affected_counts_count(olivia,
     campaign = services.campaign_launch(crisis=active_crisis, user=olivia, request=request)
     assert sum(counts.located.values()) + sum(counts.country_only.values()) == campaign.recipients == 3
     assert Delivery.objects.filter(campaign=campaign).count() == 3
+
+
+def test_a_launch_checked_before_its_crisis_closed_is_refused_once_it_has(olivia, active_crisis, three_affected, sms):
+    from crises.models import Crisis
+    from notifications import services
+
+    request = services.campaign_validate({**CAMPAIGN, "include_country_only": False}, crisis=active_crisis)
+    # Active when checked; closed by the time the launch runs.
+    Crisis.objects.filter(pk=active_crisis.pk).update(status="closed")
+    with pytest.raises(DomainError) as error:
+        services.campaign_launch(crisis=active_crisis, user=olivia, request=request)
+    assert error.value.status == 409
+    assert not Campaign.objects.exists()

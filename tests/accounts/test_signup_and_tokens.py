@@ -170,24 +170,10 @@ def test_staff_tokens_expire_sooner_than_citizen_tokens(olivia, alice):
 
 
 def _at_once(calls):
-    import threading
+    from tests.concurrency import run_together
 
-    from django.db import connections
-
-    barrier, results = threading.Barrier(len(calls)), []
-
-    def run(call):
-        try:
-            barrier.wait()
-            results.append(call())
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results, errors = run_together(*calls)
+    assert errors == []
     return results
 
 

@@ -1,34 +1,15 @@
 """One person's concurrent first writes: serialised on their account row, never a duplicate or an error."""
 
-import threading
-
 import pytest
-from django.db import connections
 
 from registrations import services
 from registrations.models import Traveller
+from tests.concurrency import run_together
 from tests.factories import UserFactory, profile_payload, trip_payload
 
 
 def _run_together(*calls):
-    barrier = threading.Barrier(len(calls))
-    errors = []
-
-    def run(call):
-        try:
-            barrier.wait()
-            call()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
+    return run_together(*calls)[1]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -77,3 +77,17 @@ def blocked_for(key: str, *, limit: int, window_seconds: int) -> int:
 
 def clear(key: str) -> None:
     RateCounter.objects.filter(key=key).delete()
+
+
+def forget_expired() -> int:
+    """Delete counters whose window ended; returns how many. Run hourly (accounts.tasks).
+
+    Each row is keyed by the HMAC of an email or address that once tried: kept
+    forever, the table would grow with every address and name ever typed in.
+    """
+    longest = max(settings.LOGIN_FAILURE_WINDOW_SECONDS, settings.SIGNUP_WINDOW_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM accounts_ratecounter WHERE window_started < now() - make_interval(secs => %s)", [longest]
+        )
+        return cursor.rowcount

@@ -199,3 +199,22 @@ def test_signups_in_parallel_stay_within_the_address_limit(settings):
     signups = [lambda n=n: register(APIClient(), email=f"parallel{n}@example.test").status_code for n in range(5)]
     assert sorted(_at_once(signups)) == [201, 201, 429, 429, 429]
     assert User.objects.count() == 2
+
+
+def test_expired_rate_counters_are_forgotten_by_an_hourly_schedule(api, settings):
+    from django.db import connection
+    from django_q.models import Schedule
+
+    from accounts.models import RateCounter
+    from accounts.throttling import forget_expired
+
+    login(api, email="old.guess@example.test", password="wrong password entirely")
+    login(api, email="new.guess@example.test", password="wrong password entirely", REMOTE_ADDR="192.0.2.9")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_ratecounter SET window_started = now() - interval '2 hours'")
+    login(api, email="new.guess@example.test", password="wrong password entirely", REMOTE_ADDR="192.0.2.9")
+    assert forget_expired() == 2  # the first attempt's account and address counters
+    assert RateCounter.objects.count() == 2
+    assert (
+        Schedule.objects.get(name="forget-expired-rate-counters").func == "accounts.tasks.forget_expired_rate_counters"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,3 +99,58 @@ def audit_verify(*, batch_size: int = 5000) -> ChainReport:
             previous = entry.hash
             checked += 1
             last_id = entry.id
+
+
+# --- Anchors outside the database ----------------------------------------------------
+# The chain shows an edited or removed entry only while later entries follow it:
+# deleting the newest entries, or every entry, leaves a shorter chain that still
+# verifies. An anchor — the id and hash of the newest entry, appended to a file the
+# database's owner cannot rewrite — keeps what the chain looked like.
+
+
+@dataclass(frozen=True)
+class Anchor:
+    id: int
+    hash: str
+    at: str
+
+
+def read_anchors(path: str) -> list[Anchor]:
+    try:
+        with open(path) as handle:
+            lines = [line for line in handle if line.strip()]
+    except FileNotFoundError:
+        return []
+    anchors = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            data = json.loads(line)
+            anchors.append(Anchor(id=int(data["id"]), hash=str(data["hash"]), at=str(data["at"])))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"anchor line {number} is not an anchor") from exc
+    return anchors
+
+
+def anchors_missing(anchors: list[Anchor]) -> Anchor | None:
+    """The first anchored entry that is gone or changed, else None."""
+    if not anchors:
+        return None
+    stored = dict(AuditEntry.objects.filter(id__in=[a.id for a in anchors]).values_list("id", "hash"))
+    for anchor in anchors:
+        if stored.get(anchor.id) != anchor.hash:
+            return anchor
+    return None
+
+
+def append_anchor(path: str) -> Anchor | None:
+    """Append the newest entry's id and hash to the anchor file (None: the log is empty)."""
+    newest = AuditEntry.objects.order_by("-id").values_list("id", "hash").first()
+    if newest is None:
+        return None
+    anchor = Anchor(id=newest[0], hash=newest[1], at=timezone.now().isoformat())
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(descriptor, "a") as handle:
+        handle.write(json.dumps({"id": anchor.id, "hash": anchor.hash, "at": anchor.at}) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return anchor

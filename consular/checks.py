@@ -21,3 +21,18 @@ def erasure_ledger_outside_the_database(**kwargs: Any) -> list[Warning]:
             id="consular.W001",
         )
     ]
+
+
+@register(deploy=True)
+def audit_anchors_outside_the_database(**kwargs: Any) -> list[Warning]:
+    # Without anchors, deleting the newest audit entries (or all of them) leaves a
+    # shorter chain that still verifies.
+    if settings.AUDIT_ANCHOR_FILE:
+        return []
+    return [
+        Warning(
+            "AUDIT_ANCHOR_FILE is not set: removing the newest audit entries would go unnoticed.",
+            hint="Point it at append-only storage the database's owner cannot rewrite.",
+            id="consular.W002",
+        )
+    ]

@@ -276,6 +276,9 @@ RETENTION_DAYS = env_int("RETENTION_DAYS", 90)
 # Erasures are also appended here, outside the database, so `reapply_erasures`
 # can replay them on a database restored from an older backup.
 ERASURE_LEDGER_FILE = env("ERASURE_LEDGER_FILE", "" if PRODUCTION else str(LOCAL_DIR / "erasure-ledger.jsonl"))
+# Append-only anchors of the audit chain (manage.py verify_audit, hourly schedule):
+# like the erasure ledger, keep it where the database's owner cannot rewrite it.
+AUDIT_ANCHOR_FILE = env("AUDIT_ANCHOR_FILE", "" if PRODUCTION else str(LOCAL_DIR / "audit-anchors.jsonl"))
 
 # --- Crises ------------------------------------------------------------------------
 CRISIS_MAX_VERTICES = env_int("CRISIS_MAX_VERTICES", 100_000)

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import logging
 import socket
 import time
 
+from django.conf import settings
 from django.utils import timezone
 
+from consular.audit import anchors_missing, append_anchor, audit_verify, read_anchors
 from consular.models import WorkerHeartbeat
 from consular.task_errors import without_error_details
 
 HEARTBEAT_FUNC = "consular.tasks.record_worker_heartbeat"
+log = logging.getLogger(__name__)
 
 
 @without_error_details
@@ -38,3 +42,24 @@ def note_worker_activity(**kwargs: object) -> None:
     if now - _last_beat >= BEAT_EVERY_SECONDS:
         _last_beat = now
         _beat()
+
+
+@without_error_details
+def anchor_audit_chain() -> None:
+    """Hourly: verify the audit chain and its anchors, then anchor the newest entry.
+
+    Hourly anchors narrow what an unnoticed deletion of the newest entries can hide
+    to the last hour. A broken chain is logged (ids only) and fails the task.
+    """
+    path = settings.AUDIT_ANCHOR_FILE
+    if not path:
+        return
+    report = audit_verify()
+    if report.first_broken_id is not None:
+        log.error("audit chain broken at entry %s", report.first_broken_id)
+        raise RuntimeError("audit chain broken")
+    missing = anchors_missing(read_anchors(path))
+    if missing is not None:
+        log.error("audit log cut short: anchored entry %s is gone or changed", missing.id)
+        raise RuntimeError("audit log cut short")
+    append_anchor(path)

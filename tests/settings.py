@@ -5,3 +5,5 @@ from consular.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.geometry_app"]
 STATIC_ROOT = None  # tests serve static files from the apps (WhiteNoise finders)
+# Tests that need audit anchors point this at a temporary file; none write to .local/.
+AUDIT_ANCHOR_FILE = ""

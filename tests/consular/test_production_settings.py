@@ -27,6 +27,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         ALLOWED_HOSTS="consular.example.gov",
         PUBLIC_BASE_URL="https://consular.example.gov",
         ERASURE_LEDGER_FILE="/var/lib/consular-ledger/erasures.jsonl",
+        AUDIT_ANCHOR_FILE="/var/lib/consular-ledger/audit-anchors.jsonl",
     )
     env.update(overrides)
     return {key: value for key, value in env.items() if value != ""}
@@ -98,3 +99,9 @@ def test_check_deploy_warns_when_the_erasure_ledger_has_no_copy_outside_the_data
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(ERASURE_LEDGER_FILE=""))
     assert result.returncode != 0
     assert "consular.W001" in result.stderr + result.stdout
+
+
+def test_check_deploy_warns_when_the_audit_log_has_no_anchor_file():
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(AUDIT_ANCHOR_FILE=""))
+    assert result.returncode != 0
+    assert "consular.W002" in result.stderr + result.stdout

@@ -105,3 +105,40 @@ def test_staff_logins_exports_and_erasures_are_audited_without_personal_data(api
     assert actions == ["staff.login", "export", "erasure"]
     text = str(list(AuditEntry.objects.values("details", "object_id")))
     assert "alice" not in text and "lead@" not in text
+
+
+def _delete_entries(ids):
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE consular_auditentry DISABLE TRIGGER consular_audit_no_update_or_delete")
+        cursor.execute("DELETE FROM consular_auditentry WHERE id = ANY(%s)", [list(ids)])
+        cursor.execute("ALTER TABLE consular_auditentry ENABLE TRIGGER consular_audit_no_update_or_delete")
+
+
+@pytest.mark.parametrize("deleted", ["the newest entries", "every entry"])
+def test_an_anchor_shows_the_newest_entries_or_all_of_them_removed(settings, tmp_path, deleted):
+    # Without an anchor, a chain cut short at its end still verifies.
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anchors.jsonl")
+    write(5)
+    call_command("verify_audit", stdout=io.StringIO())  # intact: anchors entry 5
+    ids = list(AuditEntry.objects.order_by("id").values_list("id", flat=True))
+    _delete_entries(ids[-2:] if deleted == "the newest entries" else ids)
+    assert audit_verify().first_broken_id is None  # the chain alone does not notice
+    with pytest.raises(CommandError, match=f"cut short: entry {ids[-1]}"):
+        call_command("verify_audit", stdout=io.StringIO())
+
+
+def test_verify_audit_anchors_the_newest_entry_when_intact(settings, tmp_path):
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anchors.jsonl")
+    write(2)
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out)
+    call_command("verify_audit", stdout=out)
+    assert "2 entries; 1 anchors hold" in out.getvalue()
+    newest = AuditEntry.objects.order_by("-id").first()
+    assert f'"id": {newest.pk}, "hash": "{newest.hash}"' in (tmp_path / "anchors.jsonl").read_text()
+
+
+def test_an_hourly_schedule_anchors_the_chain():
+    from django_q.models import Schedule
+
+    assert Schedule.objects.get(name="anchor-audit-chain").func == "consular.tasks.anchor_audit_chain"

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from crises.models import Crisis
 from crises.selectors import AffectedCounts
-from crises.suppression import Cell, suppress_breakdown, suppress_total
+from crises.suppression import Cell, flattened, suppress_breakdown, suppress_total, suppress_under
 
 
 def _total(cell: Cell) -> dict[str, Any]:
@@ -28,10 +28,7 @@ def _section(by_country: dict[str, int], k: int | None) -> tuple[dict[str, Any],
     if k is None:
         return {"total": total, "by_country": _by_country({c: Cell(n, False) for c, n in by_country.items()})}, total
     total_cell = suppress_total(total, k)
-    if total_cell.suppressed:
-        cells = {c: Cell(None, True) if n else Cell(0, False) for c, n in by_country.items()}
-    else:
-        cells = suppress_breakdown(by_country, k)
+    cells = suppress_under(by_country, k, total_hidden=total_cell.suppressed)
     return {**_total(total_cell), "by_country": _by_country(cells)}, total
 
 
@@ -40,12 +37,7 @@ def _checkins(checkins: dict[str, int] | None, k: int | None) -> dict[str, Any] 
         return None
     if k is None:
         return dict(checkins)
-    out: dict[str, Any] = {}
-    for name, cell in suppress_breakdown(checkins, k).items():
-        out[name] = cell.count
-        if cell.suppressed:
-            out[f"{name}_suppressed"] = True
-    return out
+    return flattened(suppress_breakdown(checkins, k))
 
 
 def affected_report(

@@ -9,6 +9,7 @@ visible: a zero discloses nobody.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -32,3 +33,20 @@ def suppress_breakdown(cells: dict[str, int], k: int) -> dict[str, Cell]:
         if candidates:
             hidden.add(candidates[0][1])
     return {name: Cell(None, True) if name in hidden else Cell(count, False) for name, count in cells.items()}
+
+
+def suppress_under(cells: dict[str, int], k: int, *, total_hidden: bool) -> dict[str, Cell]:
+    """A breakdown of a total: under a hidden total every non-zero cell is hidden too (any could give it away)."""
+    if total_hidden:
+        return {name: Cell(None, True) if count else Cell(0, False) for name, count in cells.items()}
+    return suppress_breakdown(cells, k)
+
+
+def flattened(cells: dict[str, Cell]) -> dict[str, Any]:
+    """``{name: count}``, with ``name_suppressed: true`` beside each hidden cell (the API's shape)."""
+    out: dict[str, Any] = {}
+    for name, cell in cells.items():
+        out[name] = cell.count
+        if cell.suppressed:
+            out[f"{name}_suppressed"] = True
+    return out

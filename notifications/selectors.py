@@ -8,7 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import Role, User
 from crises.models import Crisis
 from crises.selectors import crises_visible_to
-from crises.suppression import Cell, suppress_breakdown, suppress_total
+from crises.suppression import flattened, suppress_total, suppress_under
 from notifications.models import Campaign, CheckIn, Delivery, DeliveryStatus
 
 
@@ -44,33 +44,13 @@ def campaign_progress(campaign: Campaign, *, suppress_below: int | None = None) 
 
 
 def _suppressed(progress: dict, k: int) -> dict:
-    out = dict(progress)
-    statuses = ("queued", "sent", "failed", "dead", "cancelled")
     recipients = suppress_total(progress["recipients"], k)
-    if recipients.suppressed:
-        # Nothing below a hidden total may show: any cell could give it away.
-        hidden = {name: Cell(None, True) if progress[name] else Cell(0, False) for name in statuses}
-    else:
-        hidden = suppress_breakdown({name: progress[name] for name in statuses}, k)
-    out["recipients"] = recipients.count
-    if recipients.suppressed:
-        out["recipients_suppressed"] = True
-    for name, cell in hidden.items():
-        out[name] = cell.count
-        if cell.suppressed:
-            out[f"{name}_suppressed"] = True
+    statuses = ("queued", "sent", "failed", "dead", "cancelled")
+    cells = suppress_under({name: progress[name] for name in statuses}, k, total_hidden=recipients.suppressed)
+    out = {**progress, **flattened({"recipients": recipients, **cells})}
     if progress["checkins"] is not None:
-        answers = progress["checkins"]
-        cells = (
-            {name: Cell(None, True) if n else Cell(0, False) for name, n in answers.items()}
-            if recipients.suppressed
-            else suppress_breakdown(answers, k)
-        )
-        out["checkins"] = {}
-        for name, cell in cells.items():
-            out["checkins"][name] = cell.count
-            if cell.suppressed:
-                out["checkins"][f"{name}_suppressed"] = True
+        answers = suppress_under(progress["checkins"], k, total_hidden=recipients.suppressed)
+        out["checkins"] = flattened(answers)
     return out
 
 

@@ -154,3 +154,25 @@ def append_anchor(path: str) -> Anchor | None:
         handle.flush()
         os.fsync(handle.fileno())
     return anchor
+
+
+@dataclass(frozen=True)
+class AnchoredReport:
+    chain: ChainReport
+    anchors: int  # anchors checked
+    missing: Anchor | None  # the first anchored entry gone or changed
+
+
+def audit_verify_anchored(path: str, *, anchor: bool = True) -> AnchoredReport:
+    """Verify the chain and every anchor in ``path``; when both hold (and ``anchor``), anchor the newest entry.
+
+    Raises ValueError when the anchor file cannot be read as anchors.
+    """
+    chain = audit_verify()
+    if chain.first_broken_id is not None:
+        return AnchoredReport(chain, 0, None)
+    anchors = read_anchors(path)
+    missing = anchors_missing(anchors)
+    if missing is None and anchor:
+        append_anchor(path)
+    return AnchoredReport(chain, len(anchors), missing)

@@ -7,7 +7,7 @@ import time
 from django.conf import settings
 from django.utils import timezone
 
-from consular.audit import anchors_missing, append_anchor, audit_verify, read_anchors
+from consular.audit import audit_verify_anchored
 from consular.models import WorkerHeartbeat
 from consular.task_errors import without_error_details
 
@@ -54,12 +54,10 @@ def anchor_audit_chain() -> None:
     path = settings.AUDIT_ANCHOR_FILE
     if not path:
         return
-    report = audit_verify()
-    if report.first_broken_id is not None:
-        log.error("audit chain broken at entry %s", report.first_broken_id)
+    report = audit_verify_anchored(path)
+    if report.chain.first_broken_id is not None:
+        log.error("audit chain broken at entry %s", report.chain.first_broken_id)
         raise RuntimeError("audit chain broken")
-    missing = anchors_missing(read_anchors(path))
-    if missing is not None:
-        log.error("audit log cut short: anchored entry %s is gone or changed", missing.id)
+    if report.missing is not None:
+        log.error("audit log cut short: anchored entry %s is gone or changed", report.missing.id)
         raise RuntimeError("audit log cut short")
-    append_anchor(path)

@@ -142,3 +142,16 @@ def test_an_hourly_schedule_anchors_the_chain():
     from django_q.models import Schedule
 
     assert Schedule.objects.get(name="anchor-audit-chain").func == "consular.tasks.anchor_audit_chain"
+
+
+def test_the_hourly_task_anchors_an_intact_chain_and_fails_a_cut_one(settings, tmp_path):
+    from consular.task_errors import TaskFailed
+    from consular.tasks import anchor_audit_chain
+
+    settings.AUDIT_ANCHOR_FILE = str(tmp_path / "anchors.jsonl")
+    write(3)
+    anchor_audit_chain()
+    assert len((tmp_path / "anchors.jsonl").read_text().splitlines()) == 1
+    _delete_entries(AuditEntry.objects.values_list("id", flat=True))
+    with pytest.raises(TaskFailed):
+        anchor_audit_chain()

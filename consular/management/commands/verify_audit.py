@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consular.audit import anchors_missing, append_anchor, audit_verify, read_anchors
+from consular.audit import audit_verify, audit_verify_anchored
 
 
 class Command(BaseCommand):
@@ -18,26 +18,23 @@ class Command(BaseCommand):
         parser.add_argument("--no-anchor", action="store_true", help="check only; do not append a new anchor")
 
     def handle(self, *args: Any, no_anchor: bool, **options: Any) -> None:
-        report = audit_verify()
-        if report.first_broken_id is not None:
-            raise CommandError(
-                f"audit chain broken at entry {report.first_broken_id}: {report.problem} "
-                f"({report.checked} entries before it are intact)"
-            )
         path = settings.AUDIT_ANCHOR_FILE
-        if not path:
-            self.stdout.write(f"audit chain intact: {report.checked} entries (no AUDIT_ANCHOR_FILE: tail not checked)")
-            return
         try:
-            anchors = read_anchors(path)
+            report = audit_verify_anchored(path, anchor=not no_anchor) if path else None
         except ValueError as exc:
             raise CommandError(f"{path}: {exc}") from exc
-        missing = anchors_missing(anchors)
-        if missing is not None:
+        chain = report.chain if report else audit_verify()
+        if chain.first_broken_id is not None:
             raise CommandError(
-                f"audit log cut short: entry {missing.id}, anchored at {missing.at}, is gone or changed "
-                f"(the chain now ends after {report.checked} entries)"
+                f"audit chain broken at entry {chain.first_broken_id}: {chain.problem} "
+                f"({chain.checked} entries before it are intact)"
             )
-        if not no_anchor:
-            append_anchor(path)
-        self.stdout.write(f"audit chain intact: {report.checked} entries; {len(anchors)} anchors hold")
+        if report is None:
+            self.stdout.write(f"audit chain intact: {chain.checked} entries (no AUDIT_ANCHOR_FILE: tail not checked)")
+            return
+        if report.missing is not None:
+            raise CommandError(
+                f"audit log cut short: entry {report.missing.id}, anchored at {report.missing.at}, is gone or changed "
+                f"(the chain now ends after {chain.checked} entries)"
+            )
+        self.stdout.write(f"audit chain intact: {chain.checked} entries; {report.anchors} anchors hold")

@@ -83,10 +83,10 @@ _EWKB_POINT = struct.Struct("<BIIdd")
 _EWKB_POINT_TYPE = 0x20000001  # Point with the SRID flag set
 
 
-def point_ewkb_hex(longitude: float, latitude: float, srid: int = SRID_WGS84) -> str:
-    """Hex EWKB of a point, the text PostGIS accepts for a geometry column (for COPY).
+def point_ewkb(longitude: float, latitude: float, srid: int = SRID_WGS84) -> bytes:
+    """EWKB of a point: a geometry's binary form for PostGIS (COPY's binary format).
 
     Written by hand because bulk import builds hundreds of thousands of these and
     a struct.pack is several times cheaper than building a shapely object.
     """
-    return _EWKB_POINT.pack(1, _EWKB_POINT_TYPE, srid, longitude, latitude).hex()
+    return _EWKB_POINT.pack(1, _EWKB_POINT_TYPE, srid, longitude, latitude)

@@ -12,11 +12,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import secrets
+import struct
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import IO, Any
 
 import orjson
@@ -24,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from consular import crypto
-from consular.geometry import point_ewkb_hex
+from consular.geometry import point_ewkb
 from consular.prefork import prepare_to_fork
 from registrations import gazetteer
 from registrations.models import REF_ALPHABET, Stay, Traveller, Trip
@@ -55,7 +56,7 @@ _STAY_TABLE = Stay._meta.db_table
 
 @dataclass
 class Prepared:
-    """One traveller, ready for COPY: each table's rows already in COPY text format.
+    """One traveller, ready for COPY: each table's rows already in COPY's binary format.
 
     Workers format the rows themselves so the parent only concatenates bytes:
     shipping Python tuples back through pickle cost more than building them.
@@ -85,16 +86,11 @@ def _describe(errors: dict[str, list[str]]) -> str:
     return "; ".join(f"{path}: {' '.join(messages)}" for path, messages in sorted(errors.items()))
 
 
-def _new_id() -> str:
-    # Ids travel as text (in the AAD and in COPY rows); formatting each UUID once
-    # instead of at every use is a measurable share of the importer's time.
-    return str(uuid.uuid4())
-
-
-def prepare_line(line_no: int, line: bytes, now: str) -> Prepared | tuple[int, str]:
+def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int, str]:
     """Validate and encrypt one line; a rejection is (line number, reason without personal data).
 
-    ``now`` is the ISO timestamp stamped on the created rows.
+    ``now`` is the creation time stamped on the rows, in COPY's binary form
+    (:func:`binary_timestamp`).
     """
     if len(line) > MAX_LINE_BYTES:
         return line_no, f"line longer than {MAX_LINE_BYTES} bytes"
@@ -133,79 +129,102 @@ def prepare_line(line_no: int, line: bytes, now: str) -> Prepared | tuple[int, s
         return line_no, "profile: a passport_number or an email is needed to recognise the traveller on re-runs"
 
     key_uuid = uuid.uuid4()
-    key_id = str(key_uuid)
     data_key = crypto.new_data_key()
     master_version, wrapped = crypto.wrap_data_key(data_key, key_id=key_uuid)
     cipher = crypto.Cipher(key_id=key_uuid, data_key=data_key)
-    traveller_id = _new_id()
+    traveller_uuid = uuid.uuid4()
+    # Ids are bound into each value's associated data as text.
+    traveller_id = str(traveller_uuid)
 
     def seal(table: str, name: str, value: str | None, row_id: str) -> bytes | None:
         return None if value is None else cipher.encrypt(value, table=table, field=name, row_id=row_id)
 
     sealed = [seal(_TRAVELLER_TABLE, name, value, traveller_id) for name, value in profile_plaintexts(profile).items()]
-    traveller_row = (
-        traveller_id, _reference(), None, key_id, *sealed, passport_bidx, email_bidx, profile["language"],
-        profile["consent"]["contact"], profile["consent"]["share_with_partners"], now, now,
+    traveller = binary_row(
+        traveller_uuid.bytes, _reference().encode(), None, key_uuid.bytes, *sealed, _text(passport_bidx),
+        _text(email_bidx), profile["language"].encode(), _BOOL[profile["consent"]["contact"]],
+        _BOOL[profile["consent"]["share_with_partners"]], now, now,
     )  # fmt: skip
     trip_rows, stay_rows = [], []
     for trip in trips:
-        trip_id = _new_id()
+        trip_uuid = uuid.uuid4()
+        trip_id = str(trip_uuid)
         trip_rows.append(
-            (
-                trip_id,
-                traveller_id,
+            binary_row(
+                trip_uuid.bytes,
+                traveller_uuid.bytes,
                 seal(_TRIP_TABLE, "title", trip.title, trip_id),
-                trip.start_date,
-                trip.end_date,
+                binary_date(trip.start_date),
+                binary_date(trip.end_date),
                 now,
             )
         )
         for stay in trip.stays:
-            stay_id = _new_id()
-            point = point_ewkb_hex(stay.longitude, stay.latitude) if stay.latitude is not None else None
+            stay_uuid = uuid.uuid4()
+            stay_id = str(stay_uuid)
+            point = point_ewkb(stay.longitude, stay.latitude) if stay.latitude is not None else None
             stay_rows.append(
-                (
-                    stay_id, trip_id, traveller_id, stay.country, seal(_STAY_TABLE, "city", stay.city, stay_id),
-                    seal(_STAY_TABLE, "address", stay.address, stay_id), point, stay.precision,
-                    stay.start_date, stay.end_date,
+                binary_row(
+                    stay_uuid.bytes, trip_uuid.bytes, traveller_uuid.bytes, stay.country.encode(),
+                    seal(_STAY_TABLE, "city", stay.city, stay_id), seal(_STAY_TABLE, "address", stay.address, stay_id),
+                    point, stay.precision.encode(), binary_date(stay.start_date), binary_date(stay.end_date),
                 )
             )  # fmt: skip
     return Prepared(
         line_no=line_no,
         passport_bidx=passport_bidx,
         email_bidx=email_bidx,
-        data_key=copy_row((key_id, master_version, wrapped, now)),
-        traveller=copy_row(traveller_row),
-        trips=b"".join(copy_row(row) for row in trip_rows),
-        stays=b"".join(copy_row(row) for row in stay_rows),
+        data_key=binary_row(key_uuid.bytes, _INT4.pack(master_version), wrapped, now),
+        traveller=traveller,
+        trips=b"".join(trip_rows),
+        stays=b"".join(stay_rows),
     )
 
 
-def _copy_value(value: Any) -> str:
-    # Every value here is an id, number, date, bool, bytes or a validated code
-    # (country, language tag, hex digest, ISO timestamp): none can hold a tab, newline or
-    # backslash, so no text escaping is needed beyond bytea's \x form.
-    kind = type(value)
-    if kind is str:
-        return value
-    if value is None:
-        return "\\N"
-    if kind is bytes:
-        return "\\\\x" + value.hex()
-    if kind is bool:
-        return "t" if value else "f"
-    if kind is date:
-        return value.isoformat()
-    return str(value)
+# COPY's binary format (PostgreSQL manual, "COPY", "Binary Format"): a header, then per
+# row a 16-bit field count and each field as a 32-bit length (-1 for NULL) and the
+# type's binary representation, then a -1 trailer. Binary instead of text saves the
+# server parsing the hex of every ciphertext: about a fifth of its time on the load.
+COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+COPY_BINARY_TRAILER = struct.pack(">h", -1)
+_FIELD_COUNT = struct.Struct(">h")
+_LENGTH = struct.Struct(">i")
+_NULL = _LENGTH.pack(-1)
+_INT4 = struct.Struct(">i")
+_INT8 = struct.Struct(">q")
+_BOOL = {True: b"\x01", False: b"\x00"}
+_POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_POSTGRES_EPOCH_ORDINAL = _POSTGRES_EPOCH.date().toordinal()
 
 
-def copy_row(values: tuple) -> bytes:
-    """One row in PostgreSQL's COPY text format."""
-    return ("\t".join(map(_copy_value, values)) + "\n").encode()
+def binary_row(*fields: bytes | None) -> bytes:
+    """One row of COPY's binary format; every field already in its type's binary form."""
+    parts = [_FIELD_COUNT.pack(len(fields))]
+    for value in fields:
+        if value is None:
+            parts.append(_NULL)
+        else:
+            parts.append(_LENGTH.pack(len(value)))
+            parts.append(value)
+    return b"".join(parts)
+
+
+def binary_date(day: date) -> bytes:
+    return _INT4.pack(day.toordinal() - _POSTGRES_EPOCH_ORDINAL)
+
+
+def binary_timestamp(moment: datetime) -> bytes:
+    """A timestamptz: microseconds since 2000-01-01 UTC."""
+    delta = moment - _POSTGRES_EPOCH
+    return _INT8.pack((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
+
+
+def _text(value: str | None) -> bytes | None:
+    return None if value is None else value.encode()
 
 
 def prepare_chunk(chunk: list[tuple[int, bytes]]) -> list[Prepared | tuple[int, str]]:
-    now = timezone.now().isoformat()
+    now = binary_timestamp(timezone.now())
     return [prepare_line(line_no, line, now) for line_no, line in chunk]
 
 
@@ -230,8 +249,8 @@ def _existing(column: str, values: list[str]) -> set[str]:
 
 
 def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[bytes]) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        copy.write(b"".join(rows))
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
+        copy.write(b"".join((COPY_BINARY_HEADER, *rows, COPY_BINARY_TRAILER)))
 
 
 class _Batch:

@@ -38,6 +38,33 @@ def test_imported_stays_keep_their_precision_and_points(tmp_path):
     assert Stay.objects.get(precision="point").point.x == pytest.approx(178.4419)
 
 
+def test_an_imported_traveller_reads_back_as_the_api_would_have_stored_it(tmp_path):
+    from django.utils import timezone
+
+    from registrations.selectors import trip_as_dict
+
+    before = timezone.now()
+    run_import(tmp_path, [line(consent={"contact": False, "share_with_partners": True}, language="fr-CA")])
+    after = timezone.now()
+    traveller = Traveller.objects.select_related("data_key").get()
+    cipher = traveller.data_key.cipher()
+    assert (traveller.language, traveller.consent_contact, traveller.consent_share_with_partners) == (
+        "fr-CA",
+        False,
+        True,
+    )
+    assert before <= traveller.created_at == traveller.updated_at <= after
+    assert profile_of(traveller=traveller, cipher=cipher)["phone"] == "+64211234567"
+    trip = trip_as_dict(trip=traveller.trips.get(), cipher=cipher)
+    assert (trip["title"], trip["start_date"], trip["end_date"]) == ("Fiji field visit", "2026-11-01", "2026-11-30")
+    assert [(stay["country"], stay["start_date"], stay["end_date"], stay["location"]) for stay in trip["stays"]] == [
+        ("FJ", "2026-11-01", "2026-11-10", {"lat": -18.1416, "lon": 178.4419}),
+        ("FJ", "2026-11-10", "2026-11-20", pytest.approx({"lat": -17.8, "lon": 177.42}, abs=0.1)),
+        ("TO", "2026-11-20", "2026-11-30", None),
+    ]
+    assert trip["stays"][0]["address"] == "12 Victoria Parade"
+
+
 def test_rejected_lines_are_reported_by_number_and_reason_and_the_rest_imported(tmp_path):
     lines = [
         line(passport_number="AA111111", email="a@example.test"),

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max
@@ -76,7 +77,9 @@ def profile_plaintexts(clean: dict[str, Any]) -> dict[str, str | None]:
         "passport_number": clean["passport_number"],
         "phone": clean["phone"],
         "email": clean["email"],
-        "emergency_contact": json.dumps(contact, separators=(",", ":")) if contact else None,
+        # orjson: compact like the separators the standard library was given before, and
+        # read back by either; five times faster, which the bulk import feels.
+        "emergency_contact": orjson.dumps(contact).decode() if contact else None,
     }
 
 

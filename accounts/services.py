@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pycountry
@@ -180,3 +181,42 @@ def login(*, email: str, password: str, client_address: str) -> IssuedToken:
         if user.is_staff_member:
             audit_record(actor=user, action="staff.login", object_type="user", object_id=user.pk)
         return token_issue(user=user)
+
+
+@dataclass
+class EmailReindex:
+    updated: int = 0
+    # Ids (no addresses) of accounts whose mailbox another account already holds.
+    conflicts: list[uuid.UUID] = field(default_factory=list)
+
+
+def reindex_account_emails(*, batch_size: int = 500) -> EmailReindex:
+    """Recompute each account's email blind index from its decrypted email.
+
+    Needed once after normalise_email changed (internationalised domains), so that
+    accounts created before can still log in with either form of their address. An
+    account whose address is now another account's is left as it was and reported
+    by id for an operator: two accounts, one mailbox.
+    """
+    result = EmailReindex()
+    last_id = None
+    while True:
+        batch = User.objects.select_related("data_key").order_by("id")
+        if last_id is not None:
+            batch = batch.filter(id__gt=last_id)
+        users = list(batch[:batch_size])
+        if not users:
+            return result
+        last_id = users[-1].id
+        for user in users:
+            wanted = email_blind_index(user.email)
+            if wanted == user.email_bidx:
+                continue
+            try:
+                with transaction.atomic():
+                    # Only if nothing changed it since it was read (an edit or an erasure in between).
+                    result.updated += User.objects.filter(id=user.id, email_bidx=user.email_bidx).update(
+                        email_bidx=wanted
+                    )
+            except IntegrityError:
+                result.conflicts.append(user.id)

@@ -19,6 +19,7 @@ import unicodedata
 import uuid
 from typing import Any
 
+import idna
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -136,10 +137,24 @@ def unseal(cipher: Cipher, instance: Any, field: str) -> str | None:
 
 
 def normalise_email(value: str) -> str:
+    """One form per mailbox, for the blind index and for storage.
+
+    NFC and lower case; an internationalised domain in its Unicode form (IDNA 2008
+    with the UTS 46 mapping), whether it was typed in Unicode or in punycode
+    (``xn--``), so that one mailbox cannot hold two accounts or two registrations.
+    """
     # Lower-casing the local part is technically lossy (RFC 5321), but no real
     # provider distinguishes case, and a blind index must be case-insensitive to
     # find duplicates at all.
-    return unicodedata.normalize("NFC", value.strip()).lower()
+    text = unicodedata.normalize("NFC", value.strip()).lower()
+    local, at, domain = text.rpartition("@")
+    if not at or (domain.isascii() and "xn--" not in domain):
+        return text
+    try:
+        domain = idna.decode(domain, uts46=True)
+    except (idna.IDNAError, UnicodeError):
+        return text  # not a valid internationalised domain: email validation decides
+    return f"{local}@{domain}"
 
 
 def blind_index(value: str, *, domain: str) -> str:

@@ -490,3 +490,30 @@ def data_keys_rewrap(*, batch_size: int = 1000) -> int:
             if not DataKey.objects.filter(master_version__lt=current).exists():
                 return rewrapped
             time.sleep(0.2)  # only rows locked by other transactions remain: let them finish
+
+
+def reindex_traveller_emails(*, batch_size: int = 500) -> int:
+    """Recompute each registration's contact-email blind index from its decrypted email.
+
+    The registrations' half of accounts.services.reindex_account_emails (run once
+    after normalise_email changed): without it, an import would not recognise a
+    traveller registered with the other form of the same address. Returns how many
+    changed.
+    """
+    updated = 0
+    last_id = None
+    while True:
+        batch = Traveller.objects.select_related("data_key").exclude(email_enc=None).order_by("id")
+        if last_id is not None:
+            batch = batch.filter(id__gt=last_id)
+        travellers = list(batch.only("id", "email_enc", "email_bidx", "data_key")[:batch_size])
+        if not travellers:
+            return updated
+        last_id = travellers[-1].id
+        for traveller in travellers:
+            email = crypto.unseal(traveller.data_key.cipher(), traveller, "email")
+            wanted = contact_email_blind_index(crypto.normalise_email(email))
+            if wanted != traveller.email_bidx:
+                updated += Traveller.objects.filter(id=traveller.id, email_bidx=traveller.email_bidx).update(
+                    email_bidx=wanted
+                )

@@ -162,3 +162,24 @@ def test_parallel_workers_import_the_same_as_one(tmp_path):
 def test_a_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_registrations", str(tmp_path / "missing.jsonl"))
+
+
+def test_imported_rows_get_time_ordered_ids(tmp_path):
+    run_import(tmp_path, [line()])
+    traveller = Traveller.objects.get()
+    ids = [traveller.id, traveller.data_key_id, *Trip.objects.values_list("id", flat=True)]
+    ids += Stay.objects.values_list("id", flat=True)
+    assert {row_id.version for row_id in ids} == {7}
+    assert {row_id.variant for row_id in ids} == {"specified in RFC 4122"}
+
+
+def test_time_ordered_ids_sort_as_postgresql_compares_them_by_creation_time():
+    import time
+
+    from registrations.importer import time_ordered_uuid
+
+    first = time_ordered_uuid()
+    time.sleep(0.002)
+    second = time_ordered_uuid()
+    assert first.bytes < second.bytes  # uuid order in PostgreSQL is byte order
+    assert abs(int.from_bytes(first.bytes[:6], "big") - time.time() * 1000) < 1000

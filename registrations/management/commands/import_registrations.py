@@ -33,5 +33,5 @@ class Command(BaseCommand):
         rate = report.imported / elapsed if elapsed else 0
         self.stdout.write(
             f"imported {report.imported}, rejected {len(report.rejected)}, duplicates {len(report.duplicates)} "
-            f"in {elapsed:.1f} s ({rate:,.0f} travellers/s)"
+            f"in {elapsed:.1f} s ({rate:,.{0 if rate >= 10 else 1}f} travellers/s)"
         )

@@ -21,6 +21,15 @@ class Place:
 
 
 def _fold(name: str) -> str:
+    if name.isascii():
+        # The same result as _fold_unicode without decomposing, for most of the 350,000
+        # names folded while the index is built (about a third of the build's 3 s,
+        # which every import and every server start pays).
+        return " ".join(name.lower().replace("-", " ").split())
+    return _fold_unicode(name)
+
+
+def _fold_unicode(name: str) -> str:
     decomposed = unicodedata.normalize("NFKD", name.casefold())
     return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).replace("-", " ").split())
 

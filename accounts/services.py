@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts import throttling
 from accounts.models import POSTED_ROLES, STAFF_ROLES, AccessToken, Post, Role, User
 from consular.audit import audit_record
-from consular.crypto import email_blind_index, normalise_email, seal
+from consular.crypto import DecryptionError, email_blind_index, normalise_email, seal
 from consular.errors import DomainError
 from consular.models import DataKey
 
@@ -185,18 +185,20 @@ def login(*, email: str, password: str, client_address: str) -> IssuedToken:
 
 @dataclass
 class EmailReindex:
+    """What a re-index changed; ids only, never addresses."""
+
     updated: int = 0
-    # Ids (no addresses) of accounts whose mailbox another account already holds.
-    conflicts: list[uuid.UUID] = field(default_factory=list)
+    conflicts: list[uuid.UUID] = field(default_factory=list)  # another account already holds the mailbox
+    unreadable: list[uuid.UUID] = field(default_factory=list)  # the stored email would not decrypt
 
 
 def reindex_account_emails(*, batch_size: int = 500) -> EmailReindex:
-    """Recompute each account's email blind index from its decrypted email.
+    """Rewrite each account's email in normalise_email's form, with its blind index.
 
     Needed once after normalise_email changed (internationalised domains), so that
-    accounts created before can still log in with either form of their address. An
-    account whose address is now another account's is left as it was and reported
-    by id for an operator: two accounts, one mailbox.
+    accounts created before log in with either form of their address. An account
+    whose address is now another account's is left as it was and reported, as is one
+    whose email does not decrypt; the others carry on.
     """
     result = EmailReindex()
     last_id = None
@@ -209,14 +211,22 @@ def reindex_account_emails(*, batch_size: int = 500) -> EmailReindex:
             return result
         last_id = users[-1].id
         for user in users:
-            wanted = email_blind_index(user.email)
-            if wanted == user.email_bidx:
+            try:
+                stored = user.email
+            except DecryptionError:
+                result.unreadable.append(user.id)
+                continue
+            canonical = normalise_email(stored)
+            changes = {"email_bidx": email_blind_index(canonical)}
+            if canonical != stored:
+                changes["email_enc"] = user.cipher().encrypt(
+                    canonical, table=User._meta.db_table, field="email", row_id=user.pk
+                )
+            elif changes["email_bidx"] == user.email_bidx:
                 continue
             try:
                 with transaction.atomic():
                     # Only if nothing changed it since it was read (an edit or an erasure in between).
-                    result.updated += User.objects.filter(id=user.id, email_bidx=user.email_bidx).update(
-                        email_bidx=wanted
-                    )
+                    result.updated += User.objects.filter(id=user.id, email_bidx=user.email_bidx).update(**changes)
             except IntegrityError:
                 result.conflicts.append(user.id)

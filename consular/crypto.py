@@ -137,21 +137,23 @@ def unseal(cipher: Cipher, instance: Any, field: str) -> str | None:
 
 
 def normalise_email(value: str) -> str:
-    """One form per mailbox, for the blind index and for storage.
+    """One form per mailbox, for the blind index, for storage and for sending.
 
-    NFC and lower case; an internationalised domain in its Unicode form (IDNA 2008
-    with the UTS 46 mapping), whether it was typed in Unicode or in punycode
-    (``xn--``), so that one mailbox cannot hold two accounts or two registrations.
+    NFC and lower case, and an internationalised domain in its ASCII form (IDNA 2008
+    with the UTS 46 mapping, ``bücher.example`` → ``xn--bcher-kva.example``), so
+    one mailbox cannot hold two accounts or two registrations. ASCII, not Unicode:
+    Django turns a Unicode domain into ASCII with the older IDNA 2003 rules when it
+    sends, which maps ``faß.de`` to ``fass.de``, someone else's domain.
     """
     # Lower-casing the local part is technically lossy (RFC 5321), but no real
     # provider distinguishes case, and a blind index must be case-insensitive to
     # find duplicates at all.
     text = unicodedata.normalize("NFC", value.strip()).lower()
     local, at, domain = text.rpartition("@")
-    if not at or (domain.isascii() and "xn--" not in domain):
-        return text
+    if not at or domain.isascii():
+        return text  # an ASCII domain (punycode included) is already in its one form
     try:
-        domain = idna.decode(domain, uts46=True)
+        domain = idna.encode(domain, uts46=True).decode("ascii")
     except (idna.IDNAError, UnicodeError):
         return text  # not a valid internationalised domain: email validation decides
     return f"{local}@{domain}"

@@ -13,6 +13,8 @@ import orjson
 from django.conf import settings
 from django.core.mail import EmailMessage
 
+from consular.crypto import normalise_email
+
 
 @dataclass(frozen=True)
 class Contact:
@@ -58,6 +60,9 @@ class EmailChannel(Channel):
         # SMTP has no idempotency: the Message-ID lets receiving systems drop a
         # duplicate should a worker die between sending and recording.
         message_id = f"<{idempotency_key}@{settings.EMAIL_MESSAGE_ID_DOMAIN}>"
+        # Stored addresses are already in this form; one written before it (Unicode
+        # domain) would otherwise be sent through Django's IDNA 2003 conversion.
+        to = normalise_email(to)
         message = EmailMessage(subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers={"Message-ID": message_id})
         try:
             message.send(fail_silently=False)

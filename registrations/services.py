@@ -21,6 +21,7 @@ from django.utils import timezone
 from shapely.geometry import Point
 
 from accounts.models import User
+from accounts.services import EmailReindex
 from consular import crypto
 from consular.audit import audit_record
 from consular.crypto import Cipher, blind_index, seal
@@ -492,15 +493,15 @@ def data_keys_rewrap(*, batch_size: int = 1000) -> int:
             time.sleep(0.2)  # only rows locked by other transactions remain: let them finish
 
 
-def reindex_traveller_emails(*, batch_size: int = 500) -> int:
-    """Recompute each registration's contact-email blind index from its decrypted email.
+def reindex_traveller_emails(*, batch_size: int = 500) -> EmailReindex:
+    """Rewrite each registration's contact email in normalise_email's form, with its blind index.
 
     The registrations' half of accounts.services.reindex_account_emails (run once
     after normalise_email changed): without it, an import would not recognise a
-    traveller registered with the other form of the same address. Returns how many
-    changed.
+    traveller registered with the other form of the same address, and mail to a
+    Unicode domain stored before would go through Django's IDNA 2003 conversion.
     """
-    updated = 0
+    result = EmailReindex()
     last_id = None
     while True:
         batch = Traveller.objects.select_related("data_key").exclude(email_enc=None).order_by("id")
@@ -508,12 +509,23 @@ def reindex_traveller_emails(*, batch_size: int = 500) -> int:
             batch = batch.filter(id__gt=last_id)
         travellers = list(batch.only("id", "email_enc", "email_bidx", "data_key")[:batch_size])
         if not travellers:
-            return updated
+            return result
         last_id = travellers[-1].id
         for traveller in travellers:
-            email = crypto.unseal(traveller.data_key.cipher(), traveller, "email")
-            wanted = contact_email_blind_index(crypto.normalise_email(email))
-            if wanted != traveller.email_bidx:
-                updated += Traveller.objects.filter(id=traveller.id, email_bidx=traveller.email_bidx).update(
-                    email_bidx=wanted
+            try:
+                cipher = traveller.data_key.cipher()
+                stored = crypto.unseal(cipher, traveller, "email")
+            except crypto.DecryptionError:
+                result.unreadable.append(traveller.id)
+                continue
+            canonical = crypto.normalise_email(stored)
+            changes = {"email_bidx": contact_email_blind_index(canonical)}
+            if canonical != stored:
+                changes["email_enc"] = cipher.encrypt(
+                    canonical, table=Traveller._meta.db_table, field="email", row_id=traveller.pk
                 )
+            elif changes["email_bidx"] == traveller.email_bidx:
+                continue
+            result.updated += Traveller.objects.filter(id=traveller.id, email_bidx=traveller.email_bidx).update(
+                **changes
+            )

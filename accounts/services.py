@@ -224,6 +224,11 @@ def reindex_account_emails(*, batch_size: int = 500) -> EmailReindex:
                 )
             elif changes["email_bidx"] == user.email_bidx:
                 continue
+            # Checked first so that PostgreSQL does not log the clashing index; the unique
+            # constraint still decides a race with a sign-up.
+            if User.objects.filter(email_bidx=changes["email_bidx"]).exclude(id=user.id).exists():
+                result.conflicts.append(user.id)
+                continue
             try:
                 with transaction.atomic():
                     # Only if nothing changed it since it was read (an edit or an erasure in between).

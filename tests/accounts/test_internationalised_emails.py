@@ -28,12 +28,19 @@ PUNYCODE = "ana@xn--bcher-kva.example"
         ("ana@ｂüｃｈｅｒ.example", PUNYCODE),  # full-width letters, mapped by UTS 46
         ("user@faß.de", "user@xn--fa-hia.de"),  # IDNA 2008: not fass.de, as IDNA 2003 would have it
         ("ana@𠮷野家.jp", "ana@xn--fctt27jo60v.jp"),  # beyond the Basic Multilingual Plane
+        # Greek capitals with a final capital sigma: the mapping gives the medial sigma,
+        # where str.lower would give the final one, another domain.
+        ("u@\u0391\u03a3-\u0392.gr", "u@xn----ylbe0e.gr"),
+        ("u@\u03b1\u03c3-\u03b2.gr", "u@xn----ylbe0e.gr"),
+        ("u@☃.net", "u@xn--n3h.net"),  # refused by IDNA 2008: IDNA 2003's form, where mail to it goes
+        ("U@xn--n3h.NET", "u@xn--n3h.net"),
         (" Ana@Example.COM ", "ana@example.com"),
         ("ana@xn--zz.example", "ana@xn--zz.example"),  # not valid punycode: left for validation to judge
     ],
 )
 def test_normalise_email_gives_one_ascii_form_per_mailbox(typed, stored):
     assert normalise_email(typed) == stored
+    assert normalise_email(stored) == stored
 
 
 def test_signing_up_with_the_unicode_form_of_a_taken_address_conflicts(api):

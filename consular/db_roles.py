@@ -42,11 +42,28 @@ def service_role_grants(role: str, tables: list[str]) -> list[sql.Composed]:
     return statements
 
 
+class UnsuitableRole(Exception):
+    """The role named is missing, a superuser, or owns tables: granting to it would protect nothing."""
+
+
 def grant_service_role(role: str) -> int:
     """Give ``role`` the service's rights on every table; run as the owner after every ``migrate``
     (a migration's new table has no grants until then). Returns the number of tables."""
     tables = service_tables()
     with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rolsuper, EXISTS (SELECT 1 FROM pg_tables WHERE tableowner = rolname) "
+            "FROM pg_roles WHERE rolname = %s",
+            [role],
+        )
+        found = cursor.fetchone()
+        if found is None:
+            raise UnsuitableRole(f"There is no role {role!r}: create it first (CREATE ROLE … LOGIN).")
+        if found[0] or found[1]:
+            # Revoking an owner's rights on its own tables would also break migrate.
+            raise UnsuitableRole(
+                f"Role {role!r} is a superuser or owns tables; the service needs a role that owns nothing."
+            )
         for statement in service_role_grants(role, tables):
             cursor.execute(statement)
     return len(tables)

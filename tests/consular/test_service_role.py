@@ -4,7 +4,7 @@ import io
 import uuid
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from consular.audit import audit_record
@@ -62,3 +62,18 @@ def test_the_service_role_cannot_change_the_schema_or_drop_the_audit_trigger(ser
     assert _refused("CREATE TABLE intruder (id int)")
     assert _refused("ALTER TABLE consular_auditentry DISABLE TRIGGER ALL")
     assert _refused("TRUNCATE registrations_traveller CASCADE")
+
+
+def test_granting_to_the_tables_owner_is_refused_and_changes_nothing():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        owner = cursor.fetchone()[0]
+    with pytest.raises(CommandError, match="owns nothing"):
+        call_command("grant_service_role", owner, stdout=io.StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM consular_auditentry")  # still readable by its owner
+
+
+def test_granting_to_a_missing_role_is_a_clear_error():
+    with pytest.raises(CommandError, match="no role"):
+        call_command("grant_service_role", "no_such_role_here", stdout=io.StringIO())

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from consular.db_roles import grant_service_role
+from consular.db_roles import UnsuitableRole, grant_service_role
 
 
 class Command(BaseCommand):
@@ -19,6 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("role", help="the role the service connects as")
 
     def handle(self, *args: Any, role: str, **options: Any) -> None:
-        with transaction.atomic():
-            tables = grant_service_role(role)
+        try:
+            with transaction.atomic():
+                tables = grant_service_role(role)
+        except UnsuitableRole as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(f"granted {role} the service's rights on {tables} tables")

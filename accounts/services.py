@@ -23,6 +23,7 @@ from consular.audit import audit_record
 from consular.crypto import DecryptionError, email_blind_index, normalise_email, seal
 from consular.errors import DomainError
 from consular.models import DataKey
+from consular.rows import in_id_order
 
 TOKEN_PREFIX = "cct_"  # noqa: S105 - a public prefix that makes leaked tokens easy to scan for
 
@@ -201,37 +202,29 @@ def reindex_account_emails(*, batch_size: int = 500) -> EmailReindex:
     whose email does not decrypt; the others carry on.
     """
     result = EmailReindex()
-    last_id = None
-    while True:
-        batch = User.objects.select_related("data_key").order_by("id")
-        if last_id is not None:
-            batch = batch.filter(id__gt=last_id)
-        users = list(batch[:batch_size])
-        if not users:
-            return result
-        last_id = users[-1].id
-        for user in users:
-            try:
-                stored = user.email
-            except DecryptionError:
-                result.unreadable.append(user.id)
-                continue
-            canonical = normalise_email(stored)
-            changes = {"email_bidx": email_blind_index(canonical)}
-            if canonical != stored:
-                changes["email_enc"] = user.cipher().encrypt(
-                    canonical, table=User._meta.db_table, field="email", row_id=user.pk
-                )
-            elif changes["email_bidx"] == user.email_bidx:
-                continue
-            # Checked first so that PostgreSQL does not log the clashing index; the unique
-            # constraint still decides a race with a sign-up.
-            if User.objects.filter(email_bidx=changes["email_bidx"]).exclude(id=user.id).exists():
-                result.conflicts.append(user.id)
-                continue
-            try:
-                with transaction.atomic():
-                    # Only if nothing changed it since it was read (an edit or an erasure in between).
-                    result.updated += User.objects.filter(id=user.id, email_bidx=user.email_bidx).update(**changes)
-            except IntegrityError:
-                result.conflicts.append(user.id)
+    for user in in_id_order(User.objects.select_related("data_key"), batch_size=batch_size):
+        try:
+            stored = user.email
+        except DecryptionError:
+            result.unreadable.append(user.id)
+            continue
+        canonical = normalise_email(stored)
+        changes = {"email_bidx": email_blind_index(canonical)}
+        if canonical != stored:
+            changes["email_enc"] = user.cipher().encrypt(
+                canonical, table=User._meta.db_table, field="email", row_id=user.pk
+            )
+        elif changes["email_bidx"] == user.email_bidx:
+            continue
+        # Checked first so that PostgreSQL does not log the clashing index; the unique
+        # constraint still decides a race with a sign-up.
+        if User.objects.filter(email_bidx=changes["email_bidx"]).exclude(id=user.id).exists():
+            result.conflicts.append(user.id)
+            continue
+        try:
+            with transaction.atomic():
+                # Only if nothing changed it since it was read (an edit or an erasure in between).
+                result.updated += User.objects.filter(id=user.id, email_bidx=user.email_bidx).update(**changes)
+        except IntegrityError:
+            result.conflicts.append(user.id)
+    return result

@@ -11,11 +11,11 @@ field that needs one (a JSON or geometry column) cannot be read wrongly here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 
 class RowShape:
@@ -63,3 +63,19 @@ def insert_unless_conflict(instance: Model, *, conflict_columns: Sequence[str]) 
         instance._state.adding = False
         instance._state.db = DEFAULT_DB_ALIAS
     return inserted
+
+
+def in_id_order(queryset: QuerySet, *, batch_size: int) -> Iterator[Model]:
+    """Every row of ``queryset`` by ascending id, read ``batch_size`` at a time (keyset, not OFFSET).
+
+    Rows added or changed behind the cursor are not revisited: for one-off sweeps
+    over large tables (re-indexing) that run while the service writes.
+    """
+    last_id = None
+    while True:
+        batch = queryset.order_by("id") if last_id is None else queryset.filter(id__gt=last_id).order_by("id")
+        rows = list(batch[:batch_size])
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id

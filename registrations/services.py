@@ -28,7 +28,7 @@ from consular.crypto import Cipher, blind_index, seal
 from consular.errors import DomainError
 from consular.keys import get_key_provider
 from consular.models import DataKey
-from consular.rows import insert_unless_conflict
+from consular.rows import in_id_order, insert_unless_conflict
 from notifications.models import Delivery
 from registrations import selectors
 from registrations.models import Erasure, Stay, Traveller, Trip
@@ -502,30 +502,21 @@ def reindex_traveller_emails(*, batch_size: int = 500) -> EmailReindex:
     Unicode domain stored before would go through Django's IDNA 2003 conversion.
     """
     result = EmailReindex()
-    last_id = None
-    while True:
-        batch = Traveller.objects.select_related("data_key").exclude(email_enc=None).order_by("id")
-        if last_id is not None:
-            batch = batch.filter(id__gt=last_id)
-        travellers = list(batch.only("id", "email_enc", "email_bidx", "data_key")[:batch_size])
-        if not travellers:
-            return result
-        last_id = travellers[-1].id
-        for traveller in travellers:
-            try:
-                cipher = traveller.data_key.cipher()
-                stored = crypto.unseal(cipher, traveller, "email")
-            except crypto.DecryptionError:
-                result.unreadable.append(traveller.id)
-                continue
-            canonical = crypto.normalise_email(stored)
-            changes = {"email_bidx": contact_email_blind_index(canonical)}
-            if canonical != stored:
-                changes["email_enc"] = cipher.encrypt(
-                    canonical, table=Traveller._meta.db_table, field="email", row_id=traveller.pk
-                )
-            elif changes["email_bidx"] == traveller.email_bidx:
-                continue
-            result.updated += Traveller.objects.filter(id=traveller.id, email_bidx=traveller.email_bidx).update(
-                **changes
+    travellers = Traveller.objects.select_related("data_key").exclude(email_enc=None)
+    for traveller in in_id_order(travellers.only("id", "email_enc", "email_bidx", "data_key"), batch_size=batch_size):
+        try:
+            cipher = traveller.data_key.cipher()
+            stored = crypto.unseal(cipher, traveller, "email")
+        except crypto.DecryptionError:
+            result.unreadable.append(traveller.id)
+            continue
+        canonical = crypto.normalise_email(stored)
+        changes = {"email_bidx": contact_email_blind_index(canonical)}
+        if canonical != stored:
+            changes["email_enc"] = cipher.encrypt(
+                canonical, table=Traveller._meta.db_table, field="email", row_id=traveller.pk
             )
+        elif changes["email_bidx"] == traveller.email_bidx:
+            continue
+        result.updated += Traveller.objects.filter(id=traveller.id, email_bidx=traveller.email_bidx).update(**changes)
+    return result

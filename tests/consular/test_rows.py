@@ -3,10 +3,12 @@
 import pytest
 from django.utils import timezone
 
+from accounts.models import User
 from accounts.selectors import active_token
-from consular.rows import RowShape
+from consular.rows import RowShape, in_id_order
 from registrations.models import Traveller
 from registrations.selectors import traveller_of
+from tests.factories import UserFactory
 from tests.geometry_app.models import Shape
 
 
@@ -66,3 +68,9 @@ def test_insert_unless_conflict_inserts_once_and_then_reports_the_conflict(alice
     second = Traveller(user=alice, data_key=second_key)
     assert insert_unless_conflict(second, conflict_columns=["user_id"]) is False
     assert list(Traveller.objects.filter(user=alice).values_list("pk", "ref")) == [(first.pk, first.ref)]
+
+
+def test_in_id_order_reads_every_row_once_across_batches_in_id_order():
+    users = [UserFactory() for _ in range(5)]
+    seen = [user.id for user in in_id_order(User.objects.all(), batch_size=2)]
+    assert seen == sorted(user.id for user in users)

@@ -7,7 +7,12 @@ Prints the import rate and, from the same run, two references that bound it:
   into an empty register (the database side of the import);
 - "validate + encrypt, one process": the Python side without the database;
 - "phone numbers only": the maintained library's parse + check of each line's
-  two numbers, which the issue's validation rules require.
+  two numbers, which the issue's validation rules require;
+- "JSON parse only" and "encryption only": parsing each line, and its data key,
+  key wrapping and AES-GCM values, with nothing else.
+It then adds the parts no import can skip (PostgreSQL's CPU on this very load,
+the JSON parse, the phone numbers' check and the encryption) into a floor of
+CPU per traveller, and the rate that floor allows on this machine's CPUs.
 Target (PRODUCT.md §4): >= 20,000 travellers/s on a 2-core machine.
 """
 
@@ -20,7 +25,10 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
+
+import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -83,6 +91,18 @@ def main() -> None:
                 validation.normalise_phone(number, "phone", validation.Errors(), required=True)
         phone_seconds = time.perf_counter() - started
 
+        # Reference 1c and 1d: parsing the lines, and encrypting their values (the line's
+        # data key, its wrapping, and each value the import seals), each alone.
+        started = time.perf_counter()
+        for _, text in sample:
+            orjson.loads(text)
+        parse_seconds = time.perf_counter() - started
+        sealed_values = [_sealed_values(orjson.loads(text)) for _, text in sample]
+        started = time.perf_counter()
+        for values in sealed_values:
+            _encrypt_alone(values)
+        encrypt_seconds = time.perf_counter() - started
+
         # Reference 2: the database side alone: COPY of those prepared rows into an empty register.
         with connection.cursor() as cursor:
             cursor.execute(
@@ -102,6 +122,8 @@ def main() -> None:
         ("import_registrations (validate+encrypt+COPY)", rate),
         ("reference: validate + encrypt, one process", len(sample) / prepare_seconds),
         ("reference: phone numbers only (2 a line)", len(sample) / phone_seconds),
+        ("reference: JSON parse only", len(sample) / parse_seconds),
+        ("reference: encryption only", len(sample) / encrypt_seconds),
         ("reference: COPY of prepared rows (load path)", len(sample) / load_seconds),
     ]
     for name, per_second in rows:
@@ -113,9 +135,50 @@ def main() -> None:
     for name, seconds in cpu.items():
         print(f"  {name:<42}{seconds / args.travellers * 1e6:>14,.0f}")
     print(f"  {'total':<42}{sum(cpu.values()) / args.travellers * 1e6:>14,.0f}")
+    if postgres_cpu is not None:
+        floor = {
+            "PostgreSQL backend (as above)": postgres_cpu / args.travellers,
+            "JSON parse": parse_seconds / len(sample),
+            "phone numbers (library check)": phone_seconds / len(sample),
+            "encryption": encrypt_seconds / len(sample),
+        }
+        floor_us = sum(floor.values()) * 1e6
+        cpus = os.cpu_count() or 1
+        print("Floor: CPU per traveller of the parts no import can skip, µs:")
+        for name, seconds in floor.items():
+            print(f"  {name:<42}{seconds * 1e6:>14,.0f}")
+        print(f"  {'floor':<42}{floor_us:>14,.0f}")
+        print(f"  at most {cpus * 1e6 / floor_us:,.0f} travellers/s on {cpus} CPUs, all else free")
     verdict = "PASS" if rate >= TARGET_PER_SECOND else "MISS"
     print(f"target >= {TARGET_PER_SECOND:,} travellers/s: {verdict} ({rate / TARGET_PER_SECOND:.0%} of target)")
     print("command: .venv/bin/python bench/import_bench.py " + " ".join(sys.argv[1:]))
+
+
+def _sealed_values(line: dict) -> list[tuple[str, str, str]]:
+    """(table, field, text) of every value the import encrypts for one generated line."""
+    profile = line["profile"]
+    values = [
+        ("registrations_traveller", name, orjson.dumps(value).decode() if isinstance(value, dict) else value)
+        for name, value in profile.items()
+        if name not in ("language", "consent")
+    ]
+    for trip in line["trips"]:
+        values.append(("registrations_trip", "title", trip["title"]))
+        for stay in trip["stays"]:
+            values.extend(("registrations_stay", name, stay[name]) for name in ("city", "address") if stay.get(name))
+    return values
+
+
+def _encrypt_alone(values: list[tuple[str, str, str]]) -> None:
+    from consular import crypto
+
+    key_id = uuid.uuid4()
+    data_key = crypto.new_data_key()
+    crypto.wrap_data_key(data_key, key_id=key_id)
+    cipher = crypto.Cipher(key_id=key_id, data_key=data_key)
+    row_id = str(uuid.uuid4())
+    for table, name, text in values:
+        cipher.encrypt(text, table=table, field=name, row_id=row_id)
 
 
 def _cpu_seconds(who: int) -> float:

@@ -37,6 +37,9 @@ EARLIEST_TRAVEL_DATE = date(1970, 1, 1)
 LATEST_TRAVEL_DATE = date(2100, 12, 31)
 _PASSPORT = re.compile(r"^[A-Z0-9]{5,20}$")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# date.fromisoformat also reads week dates ("2026-W45-1") and, in 10 characters,
+# "20261101  ": only the one form the API documents is a date here.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class Invalid(Exception):
@@ -106,7 +109,7 @@ def _date(value: Any, path: str, errors: Errors, *, required: bool = True) -> da
         if required:
             errors.add(path, "This field is required.")
         return None
-    if not isinstance(value, str) or len(value) != 10:
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         errors.add(path, "Expected a date as YYYY-MM-DD.")
         return None
     try:
@@ -420,7 +423,12 @@ def _stay(value: Any, path: str, trip_start: date | None, trip_end: date | None,
     city = _text(obj.get("city"), _join(path, "city"), errors, max_length=100, required=False)
     address = _text(obj.get("address"), _join(path, "address"), errors, max_length=300, required=False)
     location = _location(obj.get("location"), _join(path, "location"), errors)
-    if obj.get("precision") in (Precision.CITY, Precision.COUNTRY):
+    precision = obj.get("precision")
+    if precision is not None and precision not in Precision.values:
+        # Read-only, but a client may send a stay back as it read it: only a value
+        # the API itself shows is accepted.
+        errors.add(_join(path, "precision"), "Expected point, city or country.")
+    elif precision in (Precision.CITY, Precision.COUNTRY):
         # A stay read back and sent again: its location was derived, not given,
         # so it is derived again from the city instead of becoming a "point".
         location = None

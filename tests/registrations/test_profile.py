@@ -90,6 +90,9 @@ def test_a_staff_token_cannot_use_me_endpoints(client_for, olivia):
         ("language", "sh-x-aaaaaaaa-bbbbbbbb-cccccccc-ddd"),  # 35 characters, 40 once standardised
         ("date_of_birth", "12/04/1990"),
         ("date_of_birth", "2999-01-01"),
+        ("date_of_birth", "1990-W15-2"),  # an ISO week date, which date.fromisoformat reads
+        ("date_of_birth", "19900410  "),
+        ("date_of_birth", "1990-04-1\u0661"),  # a non-ASCII digit
         ("given_name", ""),
         ("given_name", "x" * 101),
         ("given_name", None),

@@ -125,6 +125,8 @@ def first_stay(**changes):
         (trip_payload(end_date="2026-10-01"), "end_date"),
         (trip_payload(start_date="2026-11-01", end_date="2028-11-02", stays=[]), "end_date"),
         (trip_payload(start_date="2026-02-30"), "start_date"),
+        (trip_payload(start_date="2026-W44-7"), "start_date"),  # an ISO week date: 2026-11-01 to fromisoformat
+        (first_stay(end_date="20261110  "), "stays.0.end_date"),
         # Two years after 9999-01-01 is past Python's last date: this was a 500.
         (trip_payload(start_date="9999-01-01", end_date="9999-01-02", stays=[]), "start_date"),
         (trip_payload(start_date="1969-12-31", end_date="1970-01-02", stays=[]), "start_date"),
@@ -145,6 +147,8 @@ def first_stay(**changes):
         (first_stay(location={"lat": 1, "lon": 2, "alt": 3}), "stays.0.location.alt"),
         (first_stay(address="x" * 301), "stays.0.address"),
         (first_stay(floor=3), "stays.0.floor"),
+        (first_stay(precision="exact"), "stays.0.precision"),
+        (first_stay(precision=["city"]), "stays.0.precision"),
         ({**trip_payload(), "budget": 10}, "budget"),
     ],
 )

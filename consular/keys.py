@@ -10,6 +10,7 @@ import base64
 import binascii
 import os
 import secrets
+import stat
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -150,12 +151,27 @@ class FileKeyProvider:
         return sorted(self._refresh())
 
     def _write(self, keys: dict[int, bytes]) -> None:
+        current = self.path.stat()
         temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(format_master_keys(keys))
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                # The new file keeps the old one's owner, group and (owner and group) mode:
+                # an operator rotating as root must not leave the service unable to read it.
+                try:
+                    os.fchown(handle.fileno(), current.st_uid, current.st_gid)
+                except PermissionError:
+                    raise KeyConfigurationError(
+                        f"Cannot give the new {self.path.name} the owner and group of the old one: "
+                        "run this as the file's owner or as root."
+                    ) from None
+                os.fchmod(handle.fileno(), stat.S_IMODE(current.st_mode) & 0o660)
+                handle.write(format_master_keys(keys))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
         os.replace(temporary, self.path)  # atomic: readers see the old or the new file, never half
         self._stamp = None
 

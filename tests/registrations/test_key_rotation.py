@@ -1,5 +1,6 @@
 import base64
 import io
+import os
 import secrets
 
 import pytest
@@ -132,3 +133,28 @@ def test_a_key_committed_under_the_old_version_during_the_wait_is_rewrapped_befo
     late = DataKey.objects.get(pk=key_id)
     assert late.master_version == 2
     assert unwrap_data_key(late.wrapped, key_id=key_id) == plaintext
+
+
+def test_rotation_keeps_the_key_files_mode(key_file):
+    import stat
+
+    os.chmod(key_file, 0o640)  # readable by the service's group
+    call_command("rotate_keys", stdout=io.StringIO())
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o640
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_rotation_as_root_keeps_the_key_files_owner_and_group(key_file):
+    os.chown(key_file, 65534, 65534)  # the service's user; the operator rotates as root
+    call_command("rotate_keys", stdout=io.StringIO())
+    after = os.stat(key_file)
+    assert (after.st_uid, after.st_gid) == (65534, 65534)
+    assert len(parse_master_keys(key_file.read_text())) == 2
+
+
+@pytest.mark.parametrize("options", [["--batch-size", "0"], ["--batch-size", "-5"], ["--wait-seconds", "-1"]])
+def test_rotate_keys_refuses_out_of_range_options(key_file, options):
+    before = key_file.read_text()
+    with pytest.raises(CommandError, match="must be between"):
+        call_command("rotate_keys", *options, stdout=io.StringIO())
+    assert key_file.read_text() == before

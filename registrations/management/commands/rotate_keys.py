@@ -31,6 +31,10 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, rewrap_only: bool, retire_old: bool, batch_size: int, wait_seconds: float, **options: Any
     ) -> None:
+        if not 1 <= batch_size <= 100_000:
+            raise CommandError("--batch-size must be between 1 and 100000.")
+        if not 0 <= wait_seconds <= 86_400:
+            raise CommandError("--wait-seconds must be between 0 and 86400.")
         provider = get_key_provider()
         try:
             if not rewrap_only:

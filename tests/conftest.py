@@ -25,6 +25,12 @@ def _database(db: None) -> None:
     """Every test runs against the real PostGIS test database, rolled back afterwards."""
 
 
+@pytest.fixture(autouse=True)
+def _erasure_ledger(settings, tmp_path) -> None:
+    """Erasures append to a ledger file before they commit: each test gets its own, not the developer's."""
+    settings.ERASURE_LEDGER_FILE = str(tmp_path / "erasure-ledger.jsonl")
+
+
 @pytest.fixture
 def log_lines():
     """Every log line written during the test, as the configured JSON formatter renders it."""

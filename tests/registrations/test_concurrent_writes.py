@@ -58,3 +58,38 @@ def test_a_trip_written_after_the_accounts_erasure_committed_is_404_not_a_500():
     with pytest.raises(DomainError) as error:
         trip_create(user=citizen, data=trip_payload())
     assert error.value.status == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trip_deleted_while_a_put_of_it_is_writing_is_deleted_without_error(monkeypatch):
+    import threading
+    import time
+
+    from registrations.models import Stay, Trip
+    from tests.concurrency import run_named
+    from tests.factories import registered_citizen
+
+    citizen = registered_citizen()
+    trip = Trip.objects.select_related("traveller").get(traveller__user=citizen)
+    writing = threading.Event()
+    real_write = services._write_trip
+
+    def slow_write(*args, **kwargs):
+        written = real_write(*args, **kwargs)
+        if threading.current_thread().name == "put":
+            writing.set()
+            time.sleep(0.5)  # the new stays inserted, the transaction still open
+        return written
+
+    monkeypatch.setattr(services, "_write_trip", slow_write)
+
+    def delete():
+        writing.wait(5)
+        services.trip_delete(trip=Trip.objects.select_related("traveller").get(pk=trip.pk))
+
+    errors = run_named(
+        put=lambda: services.trip_update(trip=trip, data=trip_payload(title="Moved"), partial=False), delete=delete
+    )
+    assert errors == {}
+    assert not Trip.objects.filter(pk=trip.pk).exists()
+    assert not Stay.objects.filter(trip_id=trip.pk).exists()

@@ -149,3 +149,108 @@ def test_erasure_removes_the_travellers_id_from_pending_reveal_requests(client_f
     client_for(ana).delete("/api/v1/me")
     request.refresh_from_db()
     assert request.traveller_ids == [other.pk]
+
+
+def test_reapply_erasures_removes_erased_ids_from_restored_reveal_requests(ana):
+    from crises.models import RevealRequest
+    from registrations.services import person_erase
+    from tests.factories import StaffFactory, declared_crisis
+
+    officer = StaffFactory()
+    traveller = Traveller.objects.get(user=ana)
+    other = registered_citizen(email="other@example.test").traveller
+    request = RevealRequest.objects.create(
+        crisis=declared_crisis(officer), requested_by=officer, reason="x" * 20, traveller_ids=[other.pk, traveller.pk]
+    )
+    person_erase(user=ana)
+    # An older backup restored: the request names the erased traveller again.
+    RevealRequest.objects.filter(pk=request.pk).update(traveller_ids=[other.pk, traveller.pk])
+    call_command("reapply_erasures", stdout=io.StringIO())
+    request.refresh_from_db()
+    assert request.traveller_ids == [other.pk]
+
+
+def _authenticated_before_the_erasure(user):
+    """A client whose request authenticated before the account's erasure committed (a retry, say)."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user=User.objects.get(pk=user.pk))
+    return client
+
+
+def test_an_erasure_retried_after_the_first_committed_is_a_204(ana):
+    from registrations.services import person_erase
+
+    retry = _authenticated_before_the_erasure(ana)
+    person_erase(user=ana)
+    assert retry.delete("/api/v1/me").status_code == 204
+
+
+def test_an_export_after_the_erasure_committed_is_a_404(ana):
+    from registrations.services import person_erase
+
+    export = _authenticated_before_the_erasure(ana)
+    person_erase(user=ana)
+    assert export.get("/api/v1/me/export").status_code == 404
+
+
+def test_an_unwritable_ledger_file_refuses_the_erasure_and_erases_nothing(client_for, ana, settings, tmp_path):
+    settings.ERASURE_LEDGER_FILE = str(tmp_path / "unmounted" / "ledger.jsonl")
+    response = client_for(ana).delete("/api/v1/me")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "ledger_unavailable"
+    assert User.objects.filter(pk=ana.pk).exists()
+    traveller = Traveller.objects.get(user=ana)
+    assert profile_of(traveller=traveller, cipher=traveller.data_key.cipher())["passport_number"] == "LA123456"
+    assert not Erasure.objects.exists()
+
+
+def test_the_ledger_file_holds_the_erasure_before_it_commits(ana, settings, tmp_path):
+    from django.db import transaction
+
+    from registrations.services import person_erase
+
+    settings.ERASURE_LEDGER_FILE = str(tmp_path / "ledger.jsonl")
+    with transaction.atomic():
+        person_erase(user=ana)
+        written = (tmp_path / "ledger.jsonl").read_text()
+    assert json.loads(written)["user_id"] == str(ana.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_erasure_while_a_checkin_is_being_recorded_succeeds(monkeypatch, olivia, ada):
+    import threading
+    import time
+
+    from crises.services import crisis_transition
+    from notifications import messages
+    from notifications import services as notification_services
+    from registrations.services import person_erase
+    from tests.concurrency import run_named
+    from tests.factories import declared_crisis, launched_campaign, trip_payload
+
+    crisis = crisis_transition(crisis=declared_crisis(ada), user=ada, action="activate")
+    suva = [{"country": "FJ", "city": "Suva", "start_date": "2026-11-01", "end_date": "2026-11-30"}]
+    citizen = registered_citizen(trips=[trip_payload(stays=suva)])
+    token = messages.checkin_token(launched_campaign(olivia, crisis).pk, citizen.traveller.pk)
+    answering = threading.Event()
+    real_seal = notification_services.seal
+
+    def slow_seal(*args, **kwargs):
+        if threading.current_thread().name == "checkin":
+            answering.set()
+            time.sleep(1.0)  # inside the check-in's transaction, its locks held
+        return real_seal(*args, **kwargs)
+
+    monkeypatch.setattr(notification_services, "seal", slow_seal)
+
+    def erase():
+        answering.wait(5)
+        person_erase(user=citizen)
+
+    errors = run_named(
+        checkin=lambda: notification_services.checkin_record(token=token, status="safe", message=None), erase=erase
+    )
+    assert "erase" not in errors
+    assert not User.objects.filter(pk=citizen.pk).exists()

@@ -1,12 +1,19 @@
 import io
+import threading
+import time
 from datetime import date, timedelta
 
+import pytest
 from django.core.management import call_command
-from django_q.models import Schedule
+from django.utils import timezone
+from django_q.models import OrmQ, Schedule
 
 from accounts.models import User
-from registrations.models import Erasure, Traveller
+from registrations import services
+from registrations.models import Erasure, Traveller, Trip
 from registrations.services import purge_expired
+from registrations.tasks import PURGE_EXPIRED_TASK, purge_expired_registrations
+from tests.concurrency import run_named
 from tests.factories import registered_citizen, trip_payload
 
 
@@ -26,7 +33,7 @@ def test_registrations_past_retention_are_purged_and_recent_ones_kept(settings):
     recent = registered_citizen(
         trips=[trip_ending(today - timedelta(days=91)), trip_ending(today - timedelta(days=10))]
     )
-    assert purge_expired(today=today) == 1
+    assert purge_expired(today=today) == (1, True)
     assert not Traveller.objects.filter(user=old).exists()
     assert Traveller.objects.filter(user=recent).exists()
     # The account survives (it has its own key); only the registration is shredded.
@@ -37,7 +44,7 @@ def test_registrations_past_retention_are_purged_and_recent_ones_kept(settings):
 def test_a_stay_ending_exactly_at_the_limit_is_kept(settings):
     today = date(2026, 11, 22)
     registered_citizen(trips=[trip_ending(today - timedelta(days=90))])
-    assert purge_expired(today=today, retention_days=90) == 0
+    assert purge_expired(today=today, retention_days=90) == (0, True)
 
 
 def test_purge_expired_command_reports_its_count():
@@ -57,8 +64,8 @@ def test_a_registration_without_trips_expires_after_its_last_change(settings):
     citizen = registered_citizen(trips=[])
     traveller = Traveller.objects.get(user=citizen)
     changed = traveller.updated_at.date()
-    assert purge_expired(today=changed + timedelta(days=90)) == 0
-    assert purge_expired(today=changed + timedelta(days=91)) == 1
+    assert purge_expired(today=changed + timedelta(days=90)) == (0, True)
+    assert purge_expired(today=changed + timedelta(days=91)) == (1, True)
     assert not Traveller.objects.filter(pk=traveller.pk).exists()
 
 
@@ -71,3 +78,90 @@ def test_a_trip_added_after_the_batch_was_selected_keeps_the_registration(settin
     trip_create(user=citizen, data=trip_ending(today + timedelta(days=30)))  # ...then a new trip arrives
     assert not traveller_purge(traveller=traveller, reason="retention", expired_before=today - timedelta(days=90))
     assert Traveller.objects.filter(pk=traveller.pk).exists()
+
+
+def test_a_purge_out_of_time_stops_and_says_more_are_left(settings):
+    settings.RETENTION_DAYS = 90
+    today = date.today()
+    for _ in range(2):
+        registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
+    assert purge_expired(within_seconds=0) == (1, False)
+    assert purge_expired(within_seconds=0) == (1, True)
+    assert not Traveller.objects.exists()
+
+
+def test_the_scheduled_purge_queues_the_rest_when_its_time_is_up(settings):
+    settings.RETENTION_DAYS = 90
+    settings.Q_TASK_TIMEOUT_SECONDS = 0
+    today = date.today()
+    for _ in range(2):
+        registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
+    assert purge_expired_registrations() == 1
+    (queued,) = OrmQ.objects.all()
+    assert queued.func() == PURGE_EXPIRED_TASK
+    queued.delete()
+    assert purge_expired_registrations() == 1
+    assert not OrmQ.objects.exists()  # nothing left: no further run queued
+
+
+def test_deleting_the_last_trip_restarts_the_retention_clock(settings):
+    settings.RETENTION_DAYS = 90
+    citizen = registered_citizen(trips=[trip_ending(date.today() + timedelta(days=40))])
+    traveller = Traveller.objects.get(user=citizen)
+    # Profile written half a year ago; the citizen cancels their only (future) trip today.
+    Traveller.objects.filter(pk=traveller.pk).update(updated_at=timezone.now() - timedelta(days=180))
+    services.trip_delete(trip=Trip.objects.get(traveller=traveller))
+    assert purge_expired() == (0, True)
+
+
+def _hold_the_purge_in(monkeypatch, holding: threading.Event, seconds: float) -> None:
+    """Make the purge, in the thread named "purge", pause after its locks and before its deletes."""
+    real = services._shred
+
+    def slow(ids):
+        if threading.current_thread().name == "purge":
+            holding.set()
+            time.sleep(seconds)
+        return real(ids)
+
+    monkeypatch.setattr(services, "_shred", slow)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trip_added_while_the_purge_holds_the_registration_is_kept(monkeypatch):
+    today = date.today()
+    citizen = registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
+    traveller = Traveller.objects.get(user=citizen)
+    holding = threading.Event()
+    _hold_the_purge_in(monkeypatch, holding, seconds=1.0)
+
+    def purge():
+        services.traveller_purge(traveller=traveller, reason="retention", expired_before=today - timedelta(days=90))
+
+    def add_trip():
+        holding.wait(5)
+        services.trip_create(user=citizen, data=trip_ending(today + timedelta(days=30)))
+
+    errors = run_named(purge=purge, add_trip=add_trip)
+    # The trip waited for the purge, then started a registration afresh: not a 500.
+    assert errors == {}
+    assert Trip.objects.filter(traveller__user=citizen).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_erasure_at_the_moment_the_purge_takes_the_same_registration_succeeds(monkeypatch):
+    today = date.today()
+    citizen = registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
+    traveller = Traveller.objects.get(user=citizen)
+    holding = threading.Event()
+    _hold_the_purge_in(monkeypatch, holding, seconds=0.5)
+
+    def purge():
+        services.traveller_purge(traveller=traveller, reason="retention", expired_before=today - timedelta(days=90))
+
+    def erase():
+        holding.wait(5)
+        services.person_erase(user=citizen)
+
+    assert run_named(purge=purge, erase=erase) == {}
+    assert not User.objects.filter(pk=citizen.pk).exists()

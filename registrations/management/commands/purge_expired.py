@@ -12,5 +12,5 @@ class Command(BaseCommand):
     help = "Erase (crypto-shred) registrations whose last trip ended more than RETENTION_DAYS ago."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        count = purge_expired()
+        count, _ = purge_expired()
         self.stdout.write(f"purged {count} registrations older than {settings.RETENTION_DAYS} days")

@@ -31,11 +31,24 @@ from consular.prefork import prepare_to_fork
 from registrations import gazetteer
 from registrations.models import REF_ALPHABET, Stay, Traveller, Trip
 from registrations.services import IMPORT_ADVISORY_LOCK, profile_blind_indexes, profile_plaintexts
-from registrations.validation import Invalid, validate_profile, validate_trip
+from registrations.validation import (
+    CONSENT_FIELDS,
+    CONTACT_FIELDS,
+    LOCATION_FIELDS,
+    PROFILE_FIELDS,
+    STAY_FIELDS,
+    TRIP_FIELDS,
+    Invalid,
+    validate_profile,
+    validate_trip,
+)
 
 MAX_LINE_BYTES = 256 * 1024
 LINE_FIELDS = frozenset({"profile", "trips"})
 MAX_TRIPS_PER_LINE = 100
+# Transaction-level lock around each batch's duplicate check and load (see _Batch.load);
+# not IMPORT_ADVISORY_LOCK, which imports hold shared for their whole run.
+IMPORT_BATCH_LOCK = IMPORT_ADVISORY_LOCK + 1
 
 DATAKEY_COLUMNS = ("id", "master_version", "wrapped", "created_at")
 TRAVELLER_COLUMNS = (
@@ -100,8 +113,22 @@ def time_ordered_uuid() -> uuid.UUID:
     return uuid.UUID(bytes=bytes(raw))
 
 
+# Names a rejection reason may show. A key that is not one of them is not echoed: the
+# report goes to terminals and logs, and a malformed export keyed by person (a name or
+# a passport number as a key) would otherwise print personal data, or escape codes.
+_NAMES_SHOWN = LINE_FIELDS | PROFILE_FIELDS | CONTACT_FIELDS | CONSENT_FIELDS | TRIP_FIELDS | STAY_FIELDS
+_NAMES_SHOWN |= LOCATION_FIELDS | {"non_field_errors"}
+
+
+def _shown(path: str) -> str:
+    return ".".join(
+        part if part in _NAMES_SHOWN or (part.isascii() and part.isdigit() and len(part) <= 3) else "(unknown name)"
+        for part in path.split(".")
+    )
+
+
 def _describe(errors: dict[str, list[str]]) -> str:
-    return "; ".join(f"{path}: {' '.join(messages)}" for path, messages in sorted(errors.items()))
+    return "; ".join(f"{_shown(path)}: {' '.join(messages)}" for path, messages in sorted(errors.items()))
 
 
 def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int, str]:
@@ -124,9 +151,9 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
         return line_no, f"not JSON ({exc.msg} at column {exc.colno})"
     if not isinstance(data, dict):
         return line_no, "expected a JSON object"
-    unknown = sorted(set(data) - LINE_FIELDS)
+    unknown = set(data) - LINE_FIELDS
     if unknown:
-        return line_no, "; ".join(f"{name}: Unknown field." for name in unknown)
+        return line_no, _describe({name: ["Unknown field."] for name in unknown})
     trips_data = data.get("trips", [])
     if not isinstance(trips_data, list) or len(trips_data) > MAX_TRIPS_PER_LINE:
         return line_no, f"trips: expected a list of at most {MAX_TRIPS_PER_LINE} trips"
@@ -281,36 +308,44 @@ class _Batch:
     """
 
     def load(self, prepared: list[Prepared], report: Report) -> None:
-        passports = [p.passport_bidx for p in prepared if p.passport_bidx]
-        emails = [p.email_bidx for p in prepared if p.email_bidx]
-        taken = _existing("passport_bidx", passports) | _existing("email_bidx", emails)
-        seen: set[str] = set()
+        duplicates: list[int] = []
         keep: list[Prepared] = []
-        for item in prepared:
-            keys = {k for k in (item.passport_bidx, item.email_bidx) if k}
-            if keys & taken or keys & seen:
-                report.duplicates.append(item.line_no)
-                continue
-            seen |= keys
-            keep.append(item)
-        if not keep:
-            return
         with transaction.atomic(), connection.cursor() as cursor:
-            raw = cursor.cursor
-            _copy(raw, "consular_datakey", DATAKEY_COLUMNS, [p.data_key for p in keep])
-            _copy(raw, _TRAVELLER_TABLE, TRAVELLER_COLUMNS, [p.traveller for p in keep])
-            _copy(raw, _TRIP_TABLE, TRIP_COLUMNS, [p.trips for p in keep])
-            _copy(raw, _STAY_TABLE, STAY_COLUMNS, [p.stays for p in keep])
+            # One batch at a time, across imports running side by side: a batch looks for
+            # duplicates only once every batch before it is committed, so two runs of one
+            # file cannot both find a traveller new (the blind indexes are not unique).
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [IMPORT_BATCH_LOCK])
+            passports = [p.passport_bidx for p in prepared if p.passport_bidx]
+            emails = [p.email_bidx for p in prepared if p.email_bidx]
+            taken = _existing("passport_bidx", passports) | _existing("email_bidx", emails)
+            seen: set[str] = set()
+            for item in prepared:
+                keys = {k for k in (item.passport_bidx, item.email_bidx) if k}
+                if keys & taken or keys & seen:
+                    duplicates.append(item.line_no)
+                    continue
+                seen |= keys
+                keep.append(item)
+            if keep:
+                raw = cursor.cursor
+                _copy(raw, "consular_datakey", DATAKEY_COLUMNS, [p.data_key for p in keep])
+                _copy(raw, _TRAVELLER_TABLE, TRAVELLER_COLUMNS, [p.traveller for p in keep])
+                _copy(raw, _TRIP_TABLE, TRIP_COLUMNS, [p.trips for p in keep])
+                _copy(raw, _STAY_TABLE, STAY_COLUMNS, [p.stays for p in keep])
+        report.duplicates.extend(duplicates)
         report.imported += len(keep)
 
 
-def import_file(handle: IO[bytes], *, batch_size: int = 2000, workers: int | None = None) -> Report:
+def import_file(
+    handle: IO[bytes], *, batch_size: int = 2000, workers: int | None = None, report: Report | None = None
+) -> Report:
     """Import every valid, new traveller from a JSON Lines file opened in binary mode.
 
     Lines stay bytes: each is decoded on its own, so a line that is not UTF-8 is one
-    rejected line instead of the end of the import.
+    rejected line instead of the end of the import. A ``report`` passed in holds what
+    was done so far if the import stops on an error.
     """
-    report = Report()
+    report = report if report is not None else Report()
     batch = _Batch()
     if workers is None:
         workers = os.cpu_count() or 1

@@ -77,7 +77,7 @@ def test_rejected_lines_are_reported_by_number_and_reason_and_the_rest_imported(
     assert "imported 2, rejected 3" in out
     assert "line 2: rejected: not JSON" in err
     assert "line 3: rejected: profile.phone:" in err
-    assert "line 4: rejected: extra: Unknown field." in err
+    assert "line 4: rejected: (unknown name): Unknown field." in err
     assert "12345" not in err  # reasons name fields, never echo values
 
 
@@ -183,3 +183,66 @@ def test_time_ordered_ids_sort_as_postgresql_compares_them_by_creation_time():
     second = time_ordered_uuid()
     assert first.bytes < second.bytes  # uuid order in PostgreSQL is byte order
     assert abs(int.from_bytes(first.bytes[:6], "big") - time.time() * 1000) < 1000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_of_one_file_at_the_same_time_import_each_traveller_once(tmp_path, monkeypatch):
+    import time
+
+    from registrations import importer
+    from tests.concurrency import run_together
+
+    real_existing = importer._existing
+
+    def slow_existing(column, values):
+        found = real_existing(column, values)
+        time.sleep(0.3)  # widen the window between the duplicate check and the load
+        return found
+
+    monkeypatch.setattr(importer, "_existing", slow_existing)
+    lines = [line(passport_number=f"PX{n:06d}", email=f"p{n}@example.test") for n in range(20)]
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    _, errors = run_together(lambda: run_import(first, lines), lambda: run_import(second, lines))
+    assert errors == []
+    assert Traveller.objects.count() == 20
+
+
+def test_rejection_reasons_never_echo_a_name_the_format_does_not_have(tmp_path):
+    keyed_by_person = {"profile": profile_payload(passport_number="AA111111"), "Ana Tuilagi LA123456\x1b[2J": 1}
+    nested = {"profile": {**profile_payload(passport_number="BB222222"), "LA999999": "x"}, "trips": []}
+    stay_key = {"profile": profile_payload(passport_number="CC333333"), "trips": [trip_payload(stays=[
+        {"country": "FJ", "start_date": "2026-11-01", "end_date": "2026-11-02", "123456789": 1}])]}  # fmt: skip
+    _, err = run_import(tmp_path, [json.dumps(keyed_by_person), json.dumps(nested), json.dumps(stay_key)])
+    assert "LA123456" not in err and "\x1b" not in err and "LA999999" not in err and "123456789" not in err
+    assert "line 1: rejected: (unknown name): Unknown field." in err
+    assert "line 2: rejected: profile.(unknown name): Unknown field." in err
+    assert "line 3: rejected: trips.0.stays.0.(unknown name): Unknown field." in err
+
+
+def test_an_import_stopped_by_an_error_reports_what_it_did_before(tmp_path, monkeypatch):
+    from registrations import importer
+
+    real_load = importer._Batch.load
+    calls = []
+
+    def load_then_fail(self, prepared, report):
+        calls.append(len(prepared))
+        if len(calls) == 3:
+            raise RuntimeError("connection lost, detail naming a row")
+        return real_load(self, prepared, report)
+
+    monkeypatch.setattr(importer._Batch, "load", load_then_fail)
+    lines = [line(passport_number="AA111111", email="a@example.test"), line(phone="nope"),
+             line(passport_number="CC333333", email="c@example.test")]  # fmt: skip
+    path = tmp_path / "register.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError) as stopped:
+        call_command("import_registrations", str(path), "--workers", "1", "--batch-size", "1", stdout=out, stderr=err)
+    assert "imported 1, rejected 1, duplicates 0" in out.getvalue()
+    assert "line 2: rejected: profile.phone" in err.getvalue()
+    assert "The import stopped: RuntimeError." in str(stopped.value)
+    assert "The 1 travellers above are imported" in str(stopped.value)
+    assert "naming a row" not in str(stopped.value)
+    assert Traveller.objects.count() == 1

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from registrations.importer import import_file
+from registrations.importer import Report, import_file
 
 
 class Command(BaseCommand):
@@ -20,12 +20,28 @@ class Command(BaseCommand):
         if not 1 <= batch_size <= 50_000:
             raise CommandError("--batch-size must be between 1 and 50000.")
         started = time.perf_counter()
+        report = Report()
         try:
-            with open(path, "rb") as handle:
-                report = import_file(handle, batch_size=batch_size, workers=workers)
+            handle = open(path, "rb")  # noqa: SIM115 - closed below, kept apart from the import's own errors
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror}.") from exc
-        elapsed = time.perf_counter() - started
+        try:
+            with handle:
+                import_file(handle, batch_size=batch_size, workers=workers, report=report)
+        except Exception as exc:
+            # What was done so far is committed (each batch is), so the lines already
+            # reported stay true; the error's own text is not shown: a database error's
+            # detail can quote a row.
+            self._print(report, time.perf_counter() - started)
+            cause = exc.__cause__ if exc.__cause__ is not None else exc
+            code = getattr(cause, "sqlstate", None)
+            raise CommandError(
+                f"The import stopped: {type(exc).__name__}{f' (SQLSTATE {code})' if code else ''}. "
+                f"The {report.imported} travellers above are imported; running the same file again skips them."
+            ) from None
+        self._print(report, time.perf_counter() - started)
+
+    def _print(self, report: Report, elapsed: float) -> None:
         for line_no, reason in report.rejected:
             self.stderr.write(f"line {line_no}: rejected: {reason}")
         for line_no in report.duplicates:

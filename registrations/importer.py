@@ -15,6 +15,7 @@ import secrets
 import struct
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,17 +32,7 @@ from consular.prefork import prepare_to_fork
 from registrations import gazetteer
 from registrations.models import REF_ALPHABET, Stay, Traveller, Trip
 from registrations.services import IMPORT_ADVISORY_LOCK, profile_blind_indexes, profile_plaintexts
-from registrations.validation import (
-    CONSENT_FIELDS,
-    CONTACT_FIELDS,
-    LOCATION_FIELDS,
-    PROFILE_FIELDS,
-    STAY_FIELDS,
-    TRIP_FIELDS,
-    Invalid,
-    validate_profile,
-    validate_trip,
-)
+from registrations.validation import UNKNOWN_FIELD, Invalid, validate_profile, validate_trip
 
 MAX_LINE_BYTES = 256 * 1024
 LINE_FIELDS = frozenset({"profile", "trips"})
@@ -113,22 +104,18 @@ def time_ordered_uuid() -> uuid.UUID:
     return uuid.UUID(bytes=bytes(raw))
 
 
-# Names a rejection reason may show. A key that is not one of them is not echoed: the
-# report goes to terminals and logs, and a malformed export keyed by person (a name or
-# a passport number as a key) would otherwise print personal data, or escape codes.
-_NAMES_SHOWN = LINE_FIELDS | PROFILE_FIELDS | CONTACT_FIELDS | CONSENT_FIELDS | TRIP_FIELDS | STAY_FIELDS
-_NAMES_SHOWN |= LOCATION_FIELDS | {"non_field_errors"}
+def _describe(errors: dict[str, list[str]], unknown_fields: dict[str, str]) -> str:
+    """A rejection reason: field paths and messages, never a value from the line.
 
-
-def _shown(path: str) -> str:
-    return ".".join(
-        part if part in _NAMES_SHOWN or (part.isascii() and part.isdigit() and len(part) <= 3) else "(unknown name)"
-        for part in path.split(".")
-    )
-
-
-def _describe(errors: dict[str, list[str]]) -> str:
-    return "; ".join(f"{_shown(path)}: {' '.join(messages)}" for path, messages in sorted(errors.items()))
+    An unknown field is counted under the object it was found in, not named: the report
+    goes to terminals and logs, and a malformed export keyed by person (a name or a
+    passport number as a key) would otherwise print personal data, or escape codes.
+    """
+    reasons = [f"{path}: {' '.join(messages)}" for path, messages in errors.items() if path not in unknown_fields]
+    unknown_in = Counter(unknown_fields[path] for path in errors if path in unknown_fields)
+    for where, count in unknown_in.items():
+        reasons.append(f"{where or 'top level'}: {count} unknown field{'s' if count > 1 else ''} (names not shown).")
+    return "; ".join(sorted(reasons))
 
 
 def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int, str]:
@@ -153,22 +140,25 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
         return line_no, "expected a JSON object"
     unknown = set(data) - LINE_FIELDS
     if unknown:
-        return line_no, _describe({name: ["Unknown field."] for name in unknown})
+        return line_no, _describe({name: [UNKNOWN_FIELD] for name in unknown}, dict.fromkeys(unknown, ""))
     trips_data = data.get("trips", [])
     if not isinstance(trips_data, list) or len(trips_data) > MAX_TRIPS_PER_LINE:
         return line_no, f"trips: expected a list of at most {MAX_TRIPS_PER_LINE} trips"
     errors: dict[str, list[str]] = {}
+    unknown_fields: dict[str, str] = {}
     profile = trips = None
     try:
         profile = validate_profile(data.get("profile"), prefix="profile")
     except Invalid as exc:
         errors.update(exc.errors)
+        unknown_fields.update(exc.unknown_fields)
     try:
         trips = [validate_trip(trip, prefix=f"trips.{index}") for index, trip in enumerate(trips_data)]
     except Invalid as exc:
         errors.update(exc.errors)
+        unknown_fields.update(exc.unknown_fields)
     if errors:
-        return line_no, _describe(errors)
+        return line_no, _describe(errors, unknown_fields)
     passport_bidx, email_bidx = profile_blind_indexes(profile)
     if passport_bidx is None and email_bidx is None:
         return line_no, "profile: a passport_number or an email is needed to recognise the traveller on re-runs"

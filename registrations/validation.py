@@ -40,24 +40,31 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # date.fromisoformat also reads week dates ("2026-W45-1") and, in 10 characters,
 # "20261101  ": only the one form the API documents is a date here.
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+UNKNOWN_FIELD = "Unknown field."
 
 
 class Invalid(Exception):
-    def __init__(self, errors: dict[str, list[str]]) -> None:
+    def __init__(self, errors: dict[str, list[str]], unknown_fields: dict[str, str] | None = None) -> None:
         super().__init__("Invalid input.")
         self.errors = errors
+        # Path of each unknown field's error -> the path of the object it was found in. The
+        # API shows the field's name to the client who sent it; the import's report must
+        # not (a name taken from the file can be a person's data), and the key may itself
+        # hold dots, so its object cannot be read back from the path.
+        self.unknown_fields = unknown_fields or {}
 
 
 @dataclass
 class Errors:
     items: dict[str, list[str]] = field(default_factory=dict)
+    unknown_fields: dict[str, str] = field(default_factory=dict)
 
     def add(self, path: str, message: str) -> None:
         self.items.setdefault(path, []).append(message)
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise Invalid(self.items)
+            raise Invalid(self.items, self.unknown_fields)
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +79,9 @@ def _join(prefix: str, name: str) -> str:
 def _unknown_keys(data: dict, allowed: frozenset[str], prefix: str, errors: Errors) -> None:
     for key in data:
         if key not in allowed:
-            errors.add(_join(prefix, str(key)), "Unknown field.")
+            path = _join(prefix, str(key))
+            errors.add(path, UNKNOWN_FIELD)
+            errors.unknown_fields[path] = prefix
 
 
 def _object(value: Any, path: str, errors: Errors) -> dict | None:

@@ -77,7 +77,7 @@ def test_rejected_lines_are_reported_by_number_and_reason_and_the_rest_imported(
     assert "imported 2, rejected 3" in out
     assert "line 2: rejected: not JSON" in err
     assert "line 3: rejected: profile.phone:" in err
-    assert "line 4: rejected: (unknown name): Unknown field." in err
+    assert "line 4: rejected: top level: 1 unknown field (names not shown)." in err
     assert "12345" not in err  # reasons name fields, never echo values
 
 
@@ -210,14 +210,15 @@ def test_two_runs_of_one_file_at_the_same_time_import_each_traveller_once(tmp_pa
 
 def test_rejection_reasons_never_echo_a_name_the_format_does_not_have(tmp_path):
     keyed_by_person = {"profile": profile_payload(passport_number="AA111111"), "Ana Tuilagi LA123456\x1b[2J": 1}
-    nested = {"profile": {**profile_payload(passport_number="BB222222"), "LA999999": "x"}, "trips": []}
+    nested = {"profile": {**profile_payload(passport_number="BB222222"), "LA999999": "x", "12.04.90": 1}, "trips": []}
     stay_key = {"profile": profile_payload(passport_number="CC333333"), "trips": [trip_payload(stays=[
-        {"country": "FJ", "start_date": "2026-11-01", "end_date": "2026-11-02", "123456789": 1}])]}  # fmt: skip
+        {"country": "FJ", "start_date": "2026-11-01", "end_date": "2026-11-02", "679.991.234": 1}])]}  # fmt: skip
     _, err = run_import(tmp_path, [json.dumps(keyed_by_person), json.dumps(nested), json.dumps(stay_key)])
-    assert "LA123456" not in err and "\x1b" not in err and "LA999999" not in err and "123456789" not in err
-    assert "line 1: rejected: (unknown name): Unknown field." in err
-    assert "line 2: rejected: profile.(unknown name): Unknown field." in err
-    assert "line 3: rejected: trips.0.stays.0.(unknown name): Unknown field." in err
+    for value in ("LA123456", "\x1b", "LA999999", "12", "04.90", "679", "991", "234"):
+        assert value not in err
+    assert "line 1: rejected: top level: 1 unknown field (names not shown)." in err
+    assert "line 2: rejected: profile: 2 unknown fields (names not shown)." in err
+    assert "line 3: rejected: trips.0.stays.0: 1 unknown field (names not shown)." in err
 
 
 def test_an_import_stopped_by_an_error_reports_what_it_did_before(tmp_path, monkeypatch):

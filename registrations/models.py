@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Func, Value
+from django.utils import timezone
 
 from consular.geometry import GeometryField
 
@@ -156,4 +157,4 @@ class Erasure(models.Model):
     user_id = models.UUIDField(null=True)
     data_key_ids = models.JSONField(default=list)
     reason = models.CharField(max_length=16)  # "request" (the person asked) or "retention"
-    erased_at = models.DateTimeField(auto_now_add=True)
+    erased_at = models.DateTimeField(default=timezone.now)

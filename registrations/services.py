@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -274,21 +275,20 @@ def _shred(data_key_ids: list[uuid.UUID]) -> None:
 def _record_erasure(
     *, traveller_id: uuid.UUID | None, user_id: uuid.UUID | None, key_ids: list[uuid.UUID], reason: str
 ) -> None:
-    audit_record(
-        actor=None,
-        action="erasure",
-        object_type="traveller" if traveller_id else "user",
-        object_id=traveller_id or user_id,
-        details={"reason": reason, "user_id": str(user_id) if user_id else None},
-    )
-    entry = Erasure.objects.create(
-        traveller_id=traveller_id, user_id=user_id, data_key_ids=[str(k) for k in key_ids], reason=reason
+    entry = Erasure(
+        traveller_id=traveller_id,
+        user_id=user_id,
+        data_key_ids=[str(k) for k in key_ids],
+        reason=reason,
+        erased_at=timezone.now(),
     )
     # Written and synced before the erasure commits, not after: a ledger that cannot be
     # written (a full or unmounted volume) then undoes the erasure, which the caller may
     # retry, instead of committing one that a restored backup would silently bring back.
     # An erasure that fails after this line leaves an entry for a person who asked to
-    # be erased (or was due), which reapply_erasures then completes.
+    # be erased (or was due), which reapply_erasures then completes. And before the
+    # audit entry, whose lock every audited action in the system waits for: a slow
+    # volume must not hold that lock through its fsync.
     try:
         append_to_ledger_file([entry])
     except OSError as exc:
@@ -296,6 +296,14 @@ def _record_erasure(
         raise DomainError(
             "ledger_unavailable", "The erasure could not be recorded; nothing was erased. Try again later.", status=503
         ) from exc
+    entry.save(force_insert=True)
+    audit_record(
+        actor=None,
+        action="erasure",
+        object_type="traveller" if traveller_id else "user",
+        object_id=traveller_id or user_id,
+        details={"reason": reason, "user_id": str(user_id) if user_id else None},
+    )
 
 
 def ledger_line(entry: Erasure) -> str:
@@ -312,15 +320,37 @@ def ledger_line(entry: Erasure) -> str:
 
 
 def append_to_ledger_file(entries: list[Erasure]) -> None:
-    """Copy ledger entries to ERASURE_LEDGER_FILE, kept apart from database backups."""
+    """Append ledger entries to ERASURE_LEDGER_FILE, kept apart from database backups, and sync it.
+
+    A write that fails part-way is cut off again, so a retry does not append its line
+    to a torn one; a line torn by a crash is ended before the next is appended. The file
+    lock keeps the processes that append (web and task workers) one at a time, so the
+    cut never removes another process's line.
+    """
     path = settings.ERASURE_LEDGER_FILE
     if not path:
         return
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(descriptor, "a") as handle:
-        handle.write("".join(ledger_line(entry) + "\n" for entry in entries))
-        handle.flush()
-        os.fsync(handle.fileno())
+    data = "".join(ledger_line(entry) + "\n" for entry in entries).encode()
+    descriptor = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        size = os.fstat(descriptor).st_size
+        if size and os.pread(descriptor, 1, size - 1) != b"\n":
+            data = b"\n" + data
+        try:
+            _write_all(descriptor, data)
+            os.fsync(descriptor)
+        except OSError:
+            os.ftruncate(descriptor, size)
+            raise
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    written = 0
+    while written < len(data):
+        written += os.write(descriptor, data[written:])
 
 
 @transaction.atomic
@@ -441,16 +471,26 @@ def purge_expired(
             return purged, True
 
 
-def read_ledger_file(path: str) -> list[dict[str, Any]]:
-    entries = []
-    with open(path) as handle:
+def read_ledger_file(path: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """The entries of a ledger file, and the numbers of its lines that are not entries.
+
+    A bad line (torn by a crash, say) is skipped, not fatal: every other erasure in
+    the file must still be re-applied.
+    """
+    entries, bad = [], []
+    with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
                 try:
-                    entries.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise DomainError("invalid_ledger", f"Ledger line {number} is not JSON.") from exc
-    return entries
+                    entry = json.loads(line)
+                except ValueError:  # not UTF-8, or not JSON
+                    bad.append(number)
+                    continue
+                if isinstance(entry, dict) and isinstance(entry.get("data_key_ids"), list):
+                    entries.append(entry)
+                else:
+                    bad.append(number)
+    return entries, bad
 
 
 @transaction.atomic

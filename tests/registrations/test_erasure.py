@@ -1,5 +1,6 @@
 import io
 import json
+import os
 
 import pytest
 from django.core.management import call_command
@@ -118,13 +119,22 @@ def _restore(table, rows):
             )
 
 
-def test_a_bad_ledger_file_is_refused_clearly(tmp_path):
+def test_a_ledger_line_that_cannot_be_read_is_reported_and_every_other_entry_reapplied(ana, tmp_path):
     from django.core.management import CommandError
 
+    from registrations.services import person_erase
+
+    person_erase(user=ana)
+    ledger = tmp_path / "erasure-ledger.jsonl"
+    good = ledger.read_text()
+    Erasure.objects.all().delete()  # as in a backup taken before the erasure
     bad = tmp_path / "bad.jsonl"
-    bad.write_text("{not json\n")
-    with pytest.raises(CommandError, match="line 1"):
-        call_command("reapply_erasures", "--ledger", str(bad))
+    bad.write_bytes(b'{"traveller_id": "torn\n' + good.encode() + b"\xff\xfe\n[1, 2]\n")
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="3 ledger lines could not be read"):
+        call_command("reapply_erasures", "--ledger", str(bad), stdout=io.StringIO(), stderr=err)
+    assert [f"line {n} is not a ledger entry" in err.getvalue() for n in (1, 3, 4)] == [True] * 3
+    assert Erasure.objects.count() == 1  # the good line was restored
 
 
 def test_the_export_holds_everything_about_the_caller(client_for, ana):
@@ -254,3 +264,56 @@ def test_an_erasure_while_a_checkin_is_being_recorded_succeeds(monkeypatch, oliv
     )
     assert "erase" not in errors
     assert not User.objects.filter(pk=citizen.pk).exists()
+
+
+def _ledger(tmp_path):
+    return tmp_path / "erasure-ledger.jsonl"
+
+
+def test_a_ledger_write_cut_short_leaves_no_torn_line_for_the_retry(client_for, ana, tmp_path, monkeypatch):
+    import errno
+
+    from registrations import services
+
+    services.person_erase(user=registered_citizen(email="first@example.test"))
+    before = _ledger(tmp_path).read_bytes()
+
+    def disk_full_after_40_bytes(descriptor, data):
+        os.write(descriptor, data[:40])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(services, "_write_all", disk_full_after_40_bytes)
+    assert client_for(ana).delete("/api/v1/me").status_code == 503
+    assert _ledger(tmp_path).read_bytes() == before
+    monkeypatch.undo()
+    assert client_for(ana).delete("/api/v1/me").status_code == 204
+    lines = _ledger(tmp_path).read_text().splitlines()
+    assert [json.loads(line)["reason"] for line in lines] == ["request", "request"]
+
+
+def test_an_entry_after_a_line_torn_by_a_crash_starts_on_its_own_line(ana, tmp_path):
+    from registrations.services import person_erase, read_ledger_file
+
+    _ledger(tmp_path).write_text('{"traveller_id": "torn by a crash')
+    person_erase(user=ana)
+    entries, bad = read_ledger_file(str(_ledger(tmp_path)))
+    assert bad == [1]
+    assert [entry["user_id"] for entry in entries] == [str(ana.pk)]
+
+
+def test_the_ledger_is_written_before_the_audit_logs_lock_is_taken(ana, monkeypatch):
+    from registrations import services
+
+    held = []
+    real_append = services.append_to_ledger_file
+
+    def append_noting_advisory_locks(entries):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()")
+            held.append(cursor.fetchone()[0])
+        real_append(entries)
+
+    monkeypatch.setattr(services, "append_to_ledger_file", append_noting_advisory_locks)
+    services.person_erase(user=ana)
+    # The audit chain's lock, which every audited action waits for, is not held through the fsync.
+    assert held == [0]

@@ -5,7 +5,6 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from consular.errors import DomainError
 from registrations.services import erasures_reapply, read_ledger_file
 
 
@@ -23,17 +22,25 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, ledger: list[str] | None, **options: Any) -> None:
         paths = ledger or ([settings.ERASURE_LEDGER_FILE] if settings.ERASURE_LEDGER_FILE else [])
-        entries = []
+        entries, skipped = [], 0
         for path in paths:
             try:
-                entries.extend(read_ledger_file(path))
+                read, bad = read_ledger_file(path)
             except FileNotFoundError:
                 if ledger:
                     raise CommandError(f"No ledger file at {path}.") from None
-            except DomainError as exc:
-                raise CommandError(f"{path}: {exc.message}") from exc
+                continue
+            entries.extend(read)
+            for number in bad:
+                self.stderr.write(f"{path}: line {number} is not a ledger entry; skipped")
+            skipped += len(bad)
         result = erasures_reapply(extra_entries=entries)
         self.stdout.write(
             "erased again: {travellers} travellers, {users} accounts, {data_keys} data keys; "
             "{ledger_entries_restored} ledger entries restored".format(**result)
         )
+        if skipped:
+            # Non-zero exit: someone must look at those lines, though the rest is applied.
+            raise CommandError(
+                f"{skipped} ledger lines could not be read (listed above); every other entry is applied."
+            )

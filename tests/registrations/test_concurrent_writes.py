@@ -93,3 +93,20 @@ def test_a_trip_deleted_while_a_put_of_it_is_writing_is_deleted_without_error(mo
     assert errors == {}
     assert not Trip.objects.filter(pk=trip.pk).exists()
     assert not Stay.objects.filter(trip_id=trip.pk).exists()
+
+
+@pytest.mark.parametrize("write", ["delete", "update"])
+def test_a_trip_written_after_the_accounts_erasure_committed_is_404(write):
+    from consular.errors import DomainError
+    from registrations.models import Trip
+    from tests.factories import registered_citizen
+
+    citizen = registered_citizen()
+    trip = Trip.objects.select_related("traveller").get(traveller__user=citizen)  # the request's look-up
+    services.person_erase(user=citizen)  # committed since
+    with pytest.raises(DomainError) as error:
+        if write == "delete":
+            services.trip_delete(trip=trip)
+        else:
+            services.trip_update(trip=trip, data=trip_payload(), partial=False)
+    assert error.value.status == 404

@@ -161,8 +161,12 @@ def test_erasure_removes_the_travellers_id_from_pending_reveal_requests(client_f
     assert request.traveller_ids == [other.pk]
 
 
-def test_reapply_erasures_removes_erased_ids_from_restored_reveal_requests(ana):
+@pytest.mark.parametrize("few_ids", [100, 0], ids=["requests picked first", "every request's list joined"])
+def test_reapply_erasures_removes_erased_ids_from_restored_reveal_requests(ana, few_ids, monkeypatch):
     from crises.models import RevealRequest
+    from registrations import services
+
+    monkeypatch.setattr(services, "_FEW_IDS", few_ids)
     from registrations.services import person_erase
     from tests.factories import StaffFactory, declared_crisis
 
@@ -172,12 +176,17 @@ def test_reapply_erasures_removes_erased_ids_from_restored_reveal_requests(ana):
     request = RevealRequest.objects.create(
         crisis=declared_crisis(officer), requested_by=officer, reason="x" * 20, traveller_ids=[other.pk, traveller.pk]
     )
+    untouched = RevealRequest.objects.create(
+        crisis=request.crisis, requested_by=officer, reason="x" * 20, traveller_ids=[other.pk]
+    )
     person_erase(user=ana)
     # An older backup restored: the request names the erased traveller again.
-    RevealRequest.objects.filter(pk=request.pk).update(traveller_ids=[other.pk, traveller.pk])
+    RevealRequest.objects.filter(pk=request.pk).update(traveller_ids=[other.pk, traveller.pk, other.pk])
     call_command("reapply_erasures", stdout=io.StringIO())
     request.refresh_from_db()
-    assert request.traveller_ids == [other.pk]
+    assert request.traveller_ids == [other.pk, other.pk]  # order and the rest kept
+    untouched.refresh_from_db()
+    assert untouched.traveller_ids == [other.pk]
 
 
 def _authenticated_before_the_erasure(user):

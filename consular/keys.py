@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import secrets
 import stat
@@ -20,6 +21,9 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 KEY_BYTES = 32
+
+
+log = logging.getLogger(__name__)
 
 
 class KeyConfigurationError(Exception):
@@ -158,14 +162,25 @@ class FileKeyProvider:
             with os.fdopen(descriptor, "w") as handle:
                 # The new file keeps the old one's owner, group and (owner and group) mode:
                 # an operator rotating as root must not leave the service unable to read it.
-                try:
-                    os.fchown(handle.fileno(), current.st_uid, current.st_gid)
-                except PermissionError:
-                    raise KeyConfigurationError(
-                        f"Cannot give the new {self.path.name} the owner and group of the old one: "
-                        "run this as the file's owner or as root."
-                    ) from None
-                os.fchmod(handle.fileno(), stat.S_IMODE(current.st_mode) & 0o660)
+                mode = stat.S_IMODE(current.st_mode) & 0o660
+                created = os.fstat(handle.fileno())
+                if (created.st_uid, created.st_gid) != (current.st_uid, current.st_gid):
+                    try:
+                        os.fchown(handle.fileno(), current.st_uid, current.st_gid)
+                    except PermissionError:
+                        if created.st_uid != current.st_uid:
+                            raise KeyConfigurationError(
+                                f"Cannot give the new {self.path.name} the old one's owner: "
+                                "run this as the file's owner or as root."
+                            ) from None
+                        # The file's owner, not in its group: the file stays theirs, and the
+                        # group it gets (the owner's own) is given no access.
+                        mode &= 0o600
+                        log.warning(
+                            "%s could not keep its group; group access removed, restore it by hand",
+                            self.path.name,
+                        )
+                os.fchmod(handle.fileno(), mode)
                 handle.write(format_master_keys(keys))
                 handle.flush()
                 os.fsync(handle.fileno())

@@ -158,3 +158,42 @@ def test_rotate_keys_refuses_out_of_range_options(key_file, options):
     with pytest.raises(CommandError, match="must be between"):
         call_command("rotate_keys", *options, stdout=io.StringIO())
     assert key_file.read_text() == before
+
+
+@pytest.fixture
+def as_the_service_user():
+    """Run the body with the effective ids of another user (65534), not in group root; root only."""
+    groups = os.getgroups()
+    os.setgroups([])
+    os.setegid(65534)
+    os.seteuid(65534)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+        os.setgroups(groups)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can act as another user")
+def test_the_key_files_owner_outside_its_group_can_still_rotate(request):
+    import shutil
+    import stat
+    import tempfile
+    from pathlib import Path
+
+    from consular.keys import FileKeyProvider
+
+    folder = Path(tempfile.mkdtemp(dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(folder))
+    os.chown(folder, 65534, 65534)
+    path = folder / "master-keys"
+    path.write_text("1:" + base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    os.chown(path, 65534, 0)  # the service user's file, in group root, which it is not in
+    os.chmod(path, 0o640)
+    provider = FileKeyProvider(str(path))
+    request.getfixturevalue("as_the_service_user")
+    assert provider.add_version() == 2
+    after = os.stat(path)
+    assert after.st_uid == 65534
+    assert stat.S_IMODE(after.st_mode) == 0o600  # its new group (the owner's own) gets nothing

@@ -252,11 +252,12 @@ def _lock_trip(trip: Trip) -> Trip:
 @transaction.atomic
 def export_for(*, user: User) -> dict[str, Any]:
     """Everything held about the caller, decrypted; the export itself is audited (without its content)."""
-    # FOR KEY SHARE on the account: an erasure (FOR UPDATE) waits for the export to end,
-    # and one that committed after the request authenticated makes the export a 404
-    # instead of a failed decryption with the destroyed key.
+    # FOR SHARE on the account: the person's erasure, writes and retention purge (which
+    # lock it for update) wait for the export to end, so it reads one consistent state;
+    # an erasure that committed after the request authenticated makes it a 404 instead
+    # of a failed decryption with the destroyed key.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM accounts_user WHERE id = %s FOR KEY SHARE", [user.pk])
+        cursor.execute("SELECT 1 FROM accounts_user WHERE id = %s FOR SHARE", [user.pk])
         if cursor.fetchone() is None:
             raise DomainError("not_found", "Not found.", status=404)
     audit_record(actor=user, action="export", object_type="user", object_id=user.pk)

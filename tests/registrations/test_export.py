@@ -97,3 +97,40 @@ def test_another_citizens_checkins_and_deliveries_never_appear(api, client_for, 
     assert "Ben is trapped" not in str(registration)
 
     assert [c["message"] for c in export(client_for, ben)["checkins"]] == ["Ben is trapped"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retention_purge_waits_for_an_export_under_way(monkeypatch):
+    import threading
+    import time
+    from datetime import date, timedelta
+
+    from registrations import selectors, services
+    from registrations.models import Traveller
+    from tests.concurrency import run_named
+    from tests.factories import registered_citizen, trip_payload
+
+    ended = date.today() - timedelta(days=200)
+    past = trip_payload(start_date=(ended - timedelta(days=5)).isoformat(), end_date=ended.isoformat(), stays=[])
+    citizen = registered_citizen(trips=[past])
+    traveller = Traveller.objects.get(user=citizen)
+    exporting = threading.Event()
+    real_trips_of = selectors.trips_of
+
+    def slow_trips_of(*, user):
+        if threading.current_thread().name == "export":
+            exporting.set()
+            time.sleep(0.5)  # the registration read, its trips not yet
+        return real_trips_of(user=user)
+
+    monkeypatch.setattr(selectors, "trips_of", slow_trips_of)
+    exported = {}
+
+    def purge():
+        exporting.wait(5)
+        services.traveller_purge(traveller=traveller, reason="retention", expired_before=date.today())
+
+    errors = run_named(export=lambda: exported.update(services.export_for(user=citizen)), purge=purge)
+    assert errors == {}
+    assert len(exported["registration"]["trips"]) == 1  # whole, not cut by the purge
+    assert not Traveller.objects.filter(pk=traveller.pk).exists()  # which then went ahead

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -508,11 +508,34 @@ def read_ledger_file(path: str) -> tuple[list[dict[str, Any]], list[int]]:
                 except ValueError:  # not UTF-8, or not JSON
                     bad.append(number)
                     continue
-                if isinstance(entry, dict) and isinstance(entry.get("data_key_ids"), list):
-                    entries.append(entry)
-                else:
+                entry = _ledger_entry(entry)
+                if entry is None:
                     bad.append(number)
+                else:
+                    entries.append(entry)
     return entries, bad
+
+
+def _ledger_entry(value: Any) -> dict[str, Any] | None:
+    """A ledger line's entry with its ids checked, or None if it is not one."""
+    if not isinstance(value, dict) or not isinstance(value.get("data_key_ids"), list):
+        return None
+    try:
+        traveller_id = uuid.UUID(value["traveller_id"]) if value.get("traveller_id") else None
+        user_id = uuid.UUID(value["user_id"]) if value.get("user_id") else None
+        key_ids = [str(uuid.UUID(key)) for key in value["data_key_ids"]]
+        erased_at = datetime.fromisoformat(value["erased_at"]) if value.get("erased_at") else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if traveller_id is None and user_id is None:
+        return None
+    return {
+        "traveller_id": traveller_id,
+        "user_id": user_id,
+        "data_key_ids": key_ids,
+        "reason": value.get("reason") if value.get("reason") in ("request", "retention") else "request",
+        "erased_at": erased_at,
+    }
 
 
 @transaction.atomic
@@ -524,15 +547,16 @@ def erasures_reapply(*, extra_entries: list[dict[str, Any]]) -> dict[str, int]:
     ]
     known = {(str(e["traveller_id"]), str(e["user_id"])) for e in entries}
     restored_ledger = 0
-    for entry in extra_entries:
-        identity = (str(entry.get("traveller_id")), str(entry.get("user_id")))
+    for entry in extra_entries:  # as read_ledger_file gives them
+        identity = (str(entry["traveller_id"]), str(entry["user_id"]))
         if identity not in known:
             known.add(identity)  # the same entry in a second ledger file is restored once
             Erasure.objects.create(
-                traveller_id=entry.get("traveller_id"),
-                user_id=entry.get("user_id"),
-                data_key_ids=entry.get("data_key_ids") or [],
-                reason=entry.get("reason") or "request",
+                traveller_id=entry["traveller_id"],
+                user_id=entry["user_id"],
+                data_key_ids=entry["data_key_ids"],
+                reason=entry["reason"],
+                erased_at=entry["erased_at"] or timezone.now(),
             )
             entries.append(entry)
             restored_ledger += 1

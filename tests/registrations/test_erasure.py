@@ -307,7 +307,7 @@ def test_an_entry_after_a_line_torn_by_a_crash_starts_on_its_own_line(ana, tmp_p
     person_erase(user=ana)
     entries, bad = read_ledger_file(str(_ledger(tmp_path)))
     assert bad == [1]
-    assert [entry["user_id"] for entry in entries] == [str(ana.pk)]
+    assert [entry["user_id"] for entry in entries] == [ana.pk]
 
 
 def test_the_ledger_is_written_before_the_audit_logs_lock_is_taken(ana, monkeypatch):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import logging
 import os
 import secrets
 import stat
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -191,17 +194,35 @@ class FileKeyProvider:
         self._stamp = None
 
     def add_version(self) -> int:
-        keys = dict(self._refresh())
-        version = max(keys) + 1
-        keys[version] = secrets.token_bytes(KEY_BYTES)
-        self._write(keys)
+        with self._changing() as keys:
+            version = max(keys) + 1
+            keys[version] = secrets.token_bytes(KEY_BYTES)
+            self._write(keys)
         return version
 
     def remove_versions(self, versions: list[int]) -> None:
-        keys = {v: k for v, k in self._refresh().items() if v not in versions}
-        if not keys:
-            raise KeyConfigurationError("Refusing to remove every master key.")
-        self._write(keys)
+        with self._changing() as keys:
+            kept = {v: k for v, k in keys.items() if v not in versions}
+            if not kept:
+                raise KeyConfigurationError("Refusing to remove every master key.")
+            self._write(kept)
+
+    @contextmanager
+    def _changing(self) -> Iterator[dict[int, bytes]]:
+        """The file's keys, read afresh under an exclusive lock held until the change is written.
+
+        Two changes at once would otherwise both read the same versions: both would add
+        "version 2", and the second write would destroy the first's key and every data
+        key already wrapped under it. The lock is a file beside the key file, which is
+        never replaced (the key file is, by rename, so a lock on it would not hold).
+        """
+        lock_path = self.path.with_name(f".{self.path.name}.lock")
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield parse_master_keys(self.path.read_text())
+        finally:
+            os.close(descriptor)
 
 
 @lru_cache(maxsize=1)

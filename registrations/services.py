@@ -580,8 +580,33 @@ def erasures_reapply(*, extra_entries: list[dict[str, Any]]) -> dict[str, int]:
 IMPORT_ADVISORY_LOCK = 0x636F6E73756C6172  # "consular"
 
 
+ROTATION_ADVISORY_LOCK = IMPORT_ADVISORY_LOCK + 2
+
+
 class RotationNotSettled(Exception):
     """Transactions or imports that may still commit keys under an older version are running."""
+
+
+class RotationRunning(Exception):
+    """Another key rotation holds the rotation lock."""
+
+
+@contextmanager
+def only_rotation() -> Iterator[None]:
+    """Hold the rotation lock for a whole rotation; RotationRunning if another has it.
+
+    Two rotations at once could each retire the version the other had just added, with
+    every data key wrapped under it meanwhile.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [ROTATION_ADVISORY_LOCK])
+        if not cursor.fetchone()[0]:
+            raise RotationRunning("another key rotation is running")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [ROTATION_ADVISORY_LOCK])
 
 
 @contextmanager

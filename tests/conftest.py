@@ -32,6 +32,23 @@ def _erasure_ledger(settings, tmp_path) -> None:
 
 
 @pytest.fixture
+def key_file(tmp_path, settings):
+    """Master keys in a file, as bootstrap sets up, so rotate_keys can add versions."""
+    import base64
+    import secrets
+
+    from consular.keys import reset_key_cache
+
+    path = tmp_path / "master-keys"
+    path.write_text("1:" + base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    settings.MASTER_KEYS_FILE = str(path)
+    settings.KEY_PROVIDER = "consular.keys.FileKeyProvider"
+    reset_key_cache()
+    yield path
+    reset_key_cache()
+
+
+@pytest.fixture
 def log_lines():
     """Every log line written during the test, as the configured JSON formatter renders it."""
     lines: list[dict] = []

@@ -14,18 +14,6 @@ from registrations.selectors import profile_of
 from tests.factories import profile_payload, registered_citizen
 
 
-@pytest.fixture
-def key_file(tmp_path, settings):
-    """Master keys in a file, as bootstrap sets up, so rotate_keys can add versions."""
-    path = tmp_path / "master-keys"
-    path.write_text("1:" + base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
-    settings.MASTER_KEYS_FILE = str(path)
-    settings.KEY_PROVIDER = "consular.keys.FileKeyProvider"
-    reset_key_cache()
-    yield path
-    reset_key_cache()
-
-
 def every_profile():
     return [
         profile_of(traveller=t, cipher=t.data_key.cipher())["given_name"]
@@ -197,3 +185,80 @@ def test_the_key_files_owner_outside_its_group_can_still_rotate(request):
     after = os.stat(path)
     assert after.st_uid == 65534
     assert stat.S_IMODE(after.st_mode) == 0o600  # its new group (the owner's own) gets nothing
+
+
+def test_two_changes_of_the_key_file_at_once_each_add_their_own_version(key_file, monkeypatch):
+    import threading
+    import time
+
+    from consular import keys
+    from tests.concurrency import run_named
+
+    real_format = keys.format_master_keys
+
+    def slow_format(master_keys):
+        if threading.current_thread().name == "first":
+            time.sleep(0.3)  # read the file, not yet written it
+        return real_format(master_keys)
+
+    monkeypatch.setattr(keys, "format_master_keys", slow_format)
+    added = []
+
+    def second():
+        time.sleep(0.1)
+        added.append(keys.FileKeyProvider(key_file).add_version())
+
+    errors = run_named(first=lambda: added.append(keys.FileKeyProvider(key_file).add_version()), second=second)
+    assert errors == {}
+    assert sorted(added) == [2, 3]
+    assert sorted(parse_master_keys(key_file.read_text())) == [1, 2, 3]
+
+
+def test_retire_old_keeps_a_version_newer_than_the_one_it_rotated_to(key_file, monkeypatch):
+    from consular.keys import get_key_provider
+
+    registered_citizen()
+    provider = get_key_provider()
+    real_versions = type(provider).versions
+    late = []
+
+    def versions_after_a_newer_version_was_added(self):
+        if not late:  # someone added version 3 by hand, and a citizen signed up under it
+            self.add_version()
+            late.append(registered_citizen(email="late@example.test"))
+        return real_versions(self)
+
+    monkeypatch.setattr(type(provider), "versions", versions_after_a_newer_version_was_added)
+    call_command("rotate_keys", "--retire-old", "--wait-seconds", "5", stdout=io.StringIO())
+    monkeypatch.undo()
+    assert sorted(parse_master_keys(key_file.read_text())) == [2, 3]
+    late_key = DataKey.objects.get(user=late[0])
+    assert late_key.master_version == 3
+    late_key.cipher()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_rotation_while_one_runs_is_refused(key_file):
+    from registrations.services import only_rotation
+    from tests.concurrency import run_named
+
+    with only_rotation():
+        errors = run_named(second=lambda: call_command("rotate_keys", stdout=io.StringIO()))
+    assert "Another rotate_keys is running" in str(errors["second"])
+    assert sorted(parse_master_keys(key_file.read_text())) == [1]
+
+
+def test_a_key_read_before_a_rotation_retired_its_version_still_decrypts(key_file):
+    citizen = registered_citizen()
+    stale = DataKey.objects.get(pk=Traveller.objects.get(user=citizen).data_key_id)  # loaded, not yet unwrapped
+    call_command("rotate_keys", "--retire-old", "--wait-seconds", "5", stdout=io.StringIO())
+    assert sorted(parse_master_keys(key_file.read_text())) == [2]
+    stale.cipher()  # re-read as re-wrapped, instead of failing with the retired version
+
+
+def test_a_shredded_key_still_fails_to_decrypt_after_being_read_again(key_file):
+    citizen = registered_citizen()
+    key_id = Traveller.objects.get(user=citizen).data_key_id
+    DataKey.objects.filter(pk=key_id).update(wrapped=secrets.token_bytes(60))
+    with pytest.raises(DecryptionError):
+        DataKey.objects.get(pk=key_id).cipher()

@@ -15,8 +15,9 @@ import secrets
 import struct
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -263,9 +264,31 @@ def prepare_chunk(chunk: list[tuple[int, bytes]]) -> list[Prepared | tuple[int, 
     return [prepare_line(line_no, line, now) for line_no, line in chunk]
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Each line with its number, never more than MAX_LINE_BYTES + 1 bytes of it held.
+
+    Of a longer line only that much is kept (prepare_line then rejects it) and the rest
+    is read past in pieces: a file exported as one JSON array is one rejected line, not
+    the whole file in memory. A UTF-8 byte order mark, which Windows tools write, is
+    not part of the first line.
+    """
+    line_no = 0
+    while line := handle.readline(MAX_LINE_BYTES + 1):
+        line_no += 1
+        if line_no == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while (rest := handle.readline(1 << 16)) and not rest.endswith(b"\n"):
+                pass
+        yield line_no, line
+
+
 def _chunks(handle: IO[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
     chunk: list[tuple[int, bytes]] = []
-    for line_no, line in enumerate(handle, start=1):
+    for line_no, line in _lines(handle):
         if line.strip():
             chunk.append((line_no, line))
         if len(chunk) >= size:
@@ -359,9 +382,32 @@ def import_file(
     # again and again (about a fifth of a child's time).
     gazetteer.find_city("FJ", "Suva")
     prepare_to_fork()
-    with multiprocessing.get_context("fork").Pool(workers) as pool, _import_lock():
-        consume(pool.imap(prepare_chunk, _chunks(handle, batch_size)))
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    try:
+        pool.submit(int).result()  # every worker forked now, before the import lock opens a connection
+        with _import_lock():
+            consume(_in_order(pool, _chunks(handle, batch_size), ahead=2 * workers))
+    finally:
+        pool.shutdown(cancel_futures=True)
     return report
+
+
+def _in_order(
+    pool: ProcessPoolExecutor, chunks: Iterator[list[tuple[int, bytes]]], *, ahead: int
+) -> Iterator[list[Prepared | tuple[int, str]]]:
+    """The chunks prepared by the pool, in file order, with at most ``ahead`` of them in flight.
+
+    Pool.imap read the whole file ahead of a slow load, into memory; and a worker
+    killed (by the out-of-memory killer, say) left it waiting for ever, where a
+    broken pool raises BrokenProcessPool and the import stops, reporting what it did.
+    """
+    pending: deque[Future[list[Prepared | tuple[int, str]]]] = deque()
+    for chunk in chunks:
+        pending.append(pool.submit(prepare_chunk, chunk))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 @contextmanager

@@ -247,3 +247,96 @@ def test_an_import_stopped_by_an_error_reports_what_it_did_before(tmp_path, monk
     assert "The 1 travellers above are imported" in str(stopped.value)
     assert "naming a row" not in str(stopped.value)
     assert Traveller.objects.count() == 1
+
+
+def numbered_lines(count: int) -> list[str]:
+    return [line(passport_number=f"PX{n:06d}", email=f"p{n}@example.test") for n in range(count)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_workers_read_only_a_few_chunks_ahead_of_a_slow_load(tmp_path, monkeypatch):
+    import time
+
+    from registrations import importer
+
+    path = tmp_path / "register.jsonl"
+    path.write_text("\n".join(numbered_lines(60)) + "\n")
+    chunks_read = []
+    real_chunks, real_load = importer._chunks, importer._Batch.load
+
+    def counted_chunks(handle, size):
+        for chunk in real_chunks(handle, size):
+            chunks_read.append(chunk[0][0])
+            yield chunk
+
+    read_during_first_load = []
+
+    def slow_first_load(self, prepared, report):
+        if not read_during_first_load:
+            time.sleep(1)  # a slow database, or another import holding the batch lock
+            read_during_first_load.append(len(chunks_read))
+        return real_load(self, prepared, report)
+
+    monkeypatch.setattr(importer, "_chunks", counted_chunks)
+    monkeypatch.setattr(importer._Batch, "load", slow_first_load)
+    with path.open("rb") as handle:
+        report = importer.import_file(handle, batch_size=1, workers=2)
+    assert report.imported == 60
+    assert read_during_first_load[0] <= 2 * 2 + 1  # two chunks in flight per worker, not the whole file
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_dies_stops_the_import_instead_of_hanging_it(tmp_path, monkeypatch):
+    import os
+    from concurrent.futures.process import BrokenProcessPool
+
+    from registrations import importer
+
+    path = tmp_path / "register.jsonl"
+    path.write_text("\n".join(numbered_lines(6)) + "\n")
+    real_prepare = importer.prepare_line
+
+    def dies_on_line_3(line_no, line, now):
+        if line_no == 3:
+            os._exit(137)  # as the out-of-memory killer would end it
+        return real_prepare(line_no, line, now)
+
+    # In the workers, which inherit the patch when they are forked.
+    monkeypatch.setattr(importer, "prepare_line", dies_on_line_3)
+    with path.open("rb") as handle, pytest.raises(BrokenProcessPool):
+        importer.import_file(handle, batch_size=1, workers=2)
+
+
+@pytest.mark.parametrize("workers", ["0", "-4", "100000"])
+def test_a_worker_count_out_of_range_is_refused_before_anything_starts(tmp_path, workers):
+    with pytest.raises(CommandError, match="--workers must be between 1 and"):
+        run_import(tmp_path, [line()], "--workers", workers)
+    assert not Traveller.objects.exists()
+
+
+def test_an_over_long_line_is_rejected_without_being_read_whole(tmp_path):
+    import tracemalloc
+
+    from registrations import importer
+
+    path = tmp_path / "register.jsonl"
+    with path.open("wb") as out:  # a register exported as one 16 MB JSON array
+        out.write(b"[" + b"1," * (8 * 1024 * 1024) + b"1]\n")
+        out.write(line().encode() + b"\n")
+    tracemalloc.start()
+    try:
+        with path.open("rb") as handle:
+            chunks = list(importer._chunks(handle, 2000))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * importer.MAX_LINE_BYTES
+    assert [line_no for line_no, _ in chunks[0]] == [1, 2]
+    assert importer.prepare_chunk(chunks[0][:1]) == [(1, f"line longer than {importer.MAX_LINE_BYTES} bytes")]
+
+
+def test_a_byte_order_mark_does_not_reject_the_first_line(tmp_path):
+    lines = numbered_lines(2)
+    out, err = run_import(tmp_path, [b"\xef\xbb\xbf" + lines[0].encode() + b"\r", lines[1].encode() + b"\r"])
+    assert "imported 2, rejected 0" in out
+    assert err == ""

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -19,6 +20,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, path: str, batch_size: int, workers: int | None, **options: Any) -> None:
         if not 1 <= batch_size <= 50_000:
             raise CommandError("--batch-size must be between 1 and 50000.")
+        most_workers = 4 * (os.cpu_count() or 1)
+        if workers is not None and not 1 <= workers <= most_workers:
+            raise CommandError(f"--workers must be between 1 and {most_workers} (four per CPU).")
         started = time.perf_counter()
         report = Report()
         try:

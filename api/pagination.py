@@ -17,7 +17,12 @@ class CappedPageNumberPagination(PageNumberPagination):
 def paginated_response(
     request: Request, view: APIView, items: Iterable[Any], render: Callable[[list[Any]], Any]
 ) -> Response:
-    """One capped page of ``items``, rendered by ``render`` (a list of objects to JSON-ready data)."""
-    paginator = CappedPageNumberPagination()
+    """One capped page of ``items``, rendered by ``render`` (a list of objects to JSON-ready data).
+
+    Paginated by the view's ``pagination_class``, which a list view should declare: the
+    OpenAPI schema reads it to describe the page (``count``, ``next``, ``previous``,
+    ``results``) and its ``page``/``page_size`` parameters instead of a bare array.
+    """
+    paginator = (getattr(view, "pagination_class", None) or CappedPageNumberPagination)()
     page = paginator.paginate_queryset(items, request, view=view)
     return paginator.get_paginated_response(render(page))

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.pagination import paginated_response
+from api.pagination import CappedPageNumberPagination, paginated_response
 from api.permissions import IsCitizen
 from api.registrations.serializers import ProfileSchema, TripSchema, TripWrittenSchema
 from registrations import selectors, services
@@ -58,6 +58,8 @@ class ProfileView(PersonalDataView):
 
 
 class TripListView(PersonalDataView):
+    pagination_class = CappedPageNumberPagination  # GET's page, and its shape in the schema
+
     @extend_schema(responses=TripSchema(many=True))
     def get(self, request: Request) -> Response:
         trips = selectors.trips_of(user=request.user)

@@ -32,3 +32,37 @@ def test_the_docs_page_answers_other_methods_with_405_not_an_error(api):
     # OPTIONS used to go through the page's template renderer, which has no template for it.
     for method in ("options", "post", "delete"):
         assert getattr(api, method)("/api/docs/").status_code == 405
+
+
+def _schema(api) -> dict:
+    response = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def test_the_trip_list_is_described_as_a_page_of_trips_with_its_query_parameters(api):
+    schema = _schema(api)
+    operation = schema["paths"]["/api/v1/me/trips"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in operation.get("parameters", [])}
+    assert parameters["page"]["in"] == "query"
+    assert parameters["page_size"]["in"] == "query"
+    page = _resolve(schema, operation["responses"]["200"]["content"]["application/json"]["schema"])
+    assert page["type"] == "object"
+    assert set(page["properties"]) == {"count", "next", "previous", "results"}
+    results = page["properties"]["results"]
+    assert results["type"] == "array"
+    assert _resolve(schema, results["items"])["properties"]["stays"]["type"] == "array"
+
+
+def test_creating_a_trip_is_still_described_as_one_trip_without_page_parameters(api):
+    schema = _schema(api)
+    operation = schema["paths"]["/api/v1/me/trips"]["post"]
+    assert not {parameter["name"] for parameter in operation.get("parameters", [])} & {"page", "page_size"}
+    created = _resolve(schema, operation["responses"]["201"]["content"]["application/json"]["schema"])
+    assert {"id", "stays", "warnings"} <= set(created["properties"])

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
-from api.pagination import paginated_response
+from api.pagination import CappedPageNumberPagination, paginated_response
 from consular.errors import DomainError
 from consular.models import AuditEntry
 
@@ -42,6 +42,7 @@ class AuditListView(APIView):
     """Supervisors read their post's entries, admins every entry, oldest first."""
 
     permission_classes = [CanReadAudit]
+    pagination_class = CappedPageNumberPagination  # GET's page, and its shape in the schema
 
     @extend_schema(
         parameters=[OpenApiParameter("since", str, description="ISO 8601 time")], responses=AuditEntryOutput(many=True)

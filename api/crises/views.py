@@ -20,7 +20,7 @@ from api.crises.serializers import (
     RevealInput,
     RevealRequestOutput,
 )
-from api.pagination import paginated_response
+from api.pagination import CappedPageNumberPagination, paginated_response
 from api.permissions import IsOfficer, IsStaff, IsSupervisor
 from consular.errors import DomainError
 from crises import selectors, services
@@ -48,6 +48,7 @@ def _crisis(request: Request, crisis_id: uuid.UUID) -> Crisis:
 class CrisisListView(APIView):
     permission_classes = [CrisisEditorPermission]
     max_body_bytes = settings.CRISIS_MAX_BODY_BYTES
+    pagination_class = CappedPageNumberPagination  # GET's page, and its shape in the schema
 
     @extend_schema(
         parameters=[OpenApiParameter("status", str, enum=Status.values)], responses=CrisisSummaryOutput(many=True)
@@ -149,6 +150,7 @@ def _reveal_request(request: Request, request_id: uuid.UUID) -> RevealRequest:
 
 class RevealRequestListView(APIView):
     permission_classes = [IsOfficer]
+    pagination_class = CappedPageNumberPagination  # GET's page, and its shape in the schema
 
     @extend_schema(responses=RevealRequestOutput(many=True))
     def get(self, request: Request) -> Response:

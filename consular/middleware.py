@@ -58,17 +58,36 @@ def payload_too_large(limit: int) -> JsonResponse:
     )
 
 
+def length_required() -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": "length_required", "message": "Send the body with a Content-Length, not chunked."}},
+        status=411,
+    )
+
+
 class BodySizeLimitMiddleware:
-    """Refuses bodies above the limit (413) before anything reads them.
+    """Refuses bodies above the limit (413) before anything reads them, and bodies of unknown length (411).
 
     The limit is ``API_MAX_BODY_BYTES`` unless the view declares its own
     ``max_body_bytes`` (crisis areas are legitimately larger than a login).
     """
 
+    # Methods whose requests carry a body the views read.
+    BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Django reads a body by CONTENT_LENGTH only: a chunked body (Transfer-Encoding,
+        # no Content-Length) reads as empty, so a PATCH would succeed changing nothing, a
+        # DELETE would run, and the size check below would never see the body. Refuse it.
+        if (
+            request.method in self.BODY_METHODS
+            and "HTTP_TRANSFER_ENCODING" in request.META
+            and not request.META.get("CONTENT_LENGTH")
+        ):
+            return length_required()
         return self.get_response(request)
 
     def process_view(self, request: HttpRequest, view_func: Callable, view_args: tuple, view_kwargs: dict):

@@ -143,3 +143,53 @@ def test_an_unexpected_server_error_gets_a_json_500_without_details(api, monkeyp
     )
     error = assert_error(response, 500, "server_error")
     assert "secret" not in error["message"]
+
+
+def chunked(client, method, path, payload=None):
+    """A request whose body is sent chunked: Transfer-Encoding, and no Content-Length."""
+    from django.test.client import FakePayload
+
+    body = json.dumps(payload).encode() if payload is not None else b""
+    return client.generic(
+        method,
+        path,
+        CONTENT_TYPE="application/json",
+        HTTP_TRANSFER_ENCODING="chunked",
+        **{"wsgi.input": FakePayload(body)},
+    )
+
+
+def test_a_chunked_profile_patch_gets_411_and_changes_nothing(client_for, alice):
+    client = client_for(alice)
+    assert client.put("/api/v1/me/profile", profile_payload(), format="json").status_code == 200
+    response = chunked(client, "PATCH", "/api/v1/me/profile", {"given_name": "Changed"})
+    assert_error(response, 411, "length_required")
+    assert response["Cache-Control"] == "no-store"
+    assert client.get("/api/v1/me/profile").json()["given_name"] == "Ana"
+
+
+def test_a_chunked_sign_up_gets_411_and_writes_nothing(api):
+    response = chunked(api, "POST", "/api/v1/auth/register", {"email": "a@example.test", "password": "x" * 20})
+    assert_error(response, 411, "length_required")
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_other_chunked_writes_get_411_before_the_view_runs(client_for, alice, method):
+    client = client_for(alice)
+    client.put("/api/v1/me/profile", profile_payload(), format="json")
+    path = "/api/v1/me/profile" if method == "PUT" else "/api/v1/me"
+    assert_error(chunked(client, method, path, profile_payload(given_name="Changed")), 411, "length_required")
+    assert client.get("/api/v1/me/profile").json()["given_name"] == "Ana"
+
+
+def test_a_chunked_read_is_answered_as_usual(client_for, alice):
+    client = client_for(alice)
+    client.put("/api/v1/me/profile", profile_payload(), format="json")
+    assert chunked(client, "GET", "/api/v1/me/profile").status_code == 200
+
+
+def test_a_write_with_transfer_encoding_and_a_content_length_is_not_refused(client_for, alice):
+    client = client_for(alice)
+    response = client.put("/api/v1/me/profile", profile_payload(), format="json", HTTP_TRANSFER_ENCODING="identity")
+    assert response.status_code == 200

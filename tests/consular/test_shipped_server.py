@@ -18,6 +18,7 @@ from django.db import connection
 from accounts.services import token_issue
 from consular.prefork import prepare_to_fork
 from registrations.models import Traveller
+from registrations.selectors import profile_of
 from tests.factories import UserFactory, profile_payload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,3 +87,27 @@ def test_prepare_to_fork_closes_the_database_connection_and_freezes_what_exists(
         assert gc.get_freeze_count() > frozen_before
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.slow
+def test_a_chunked_write_through_the_server_gets_411_and_changes_nothing(server):
+    # The Django test client cannot send a chunked body; this checks what gunicorn hands
+    # the app for one (Transfer-Encoding, no Content-Length) is refused as the tests assume.
+    token = token_issue(user=UserFactory()).token
+    assert _request(server, "PUT", "/api/v1/me/profile", profile_payload(), token) == 200
+    client = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
+    try:
+        client.request(
+            "PATCH",
+            "/api/v1/me/profile",
+            body=iter([json.dumps({"given_name": "Changed"}).encode()]),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+            encode_chunked=True,
+        )
+        response = client.getresponse()
+        assert response.status == 411
+        assert json.loads(response.read())["error"]["code"] == "length_required"
+    finally:
+        client.close()
+    traveller = Traveller.objects.select_related("data_key").get()
+    assert profile_of(traveller=traveller, cipher=traveller.data_key.cipher())["given_name"] == "Ana"

@@ -101,6 +101,29 @@ def apply_profile(traveller: Traveller, cipher: Cipher, clean: dict[str, Any]) -
     traveller.consent_share_with_partners = clean["consent"]["share_with_partners"]
 
 
+def profile_merge_patch(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """A profile PATCH applied to the current profile, JSON Merge Patch style (RFC 7396), one level deep.
+
+    A nested object (``consent``, ``emergency_contact``) merges into the current one,
+    where a ``null`` member removes that member; ``null`` or any other value for a
+    top-level field replaces it (``"emergency_contact": null`` clears the contact).
+    The result is validated as a whole, so a merge leaving a required member out is a 400.
+    """
+    merged = {name: value for name, value in current.items() if value is not None}
+    for name, value in patch.items():
+        if isinstance(value, dict):
+            # A current value that is not an object (no contact yet) merges as {}.
+            nested = dict(merged[name]) if isinstance(merged.get(name), dict) else {}
+            for key, member in value.items():
+                if member is None:
+                    nested.pop(key, None)
+                else:
+                    nested[key] = member
+            value = nested
+        merged[name] = value
+    return merged
+
+
 def _lock_account(user: User) -> None:
     """Serialise a write with the account's erasure, which locks the user row FOR UPDATE.
 
@@ -137,7 +160,7 @@ def profile_write(*, user: User, data: Any, partial: bool) -> Traveller:
         current = selectors.profile_of(traveller=traveller, cipher=cipher) or {}
         if not isinstance(data, dict):
             raise invalid(Invalid({"non_field_errors": ["Expected a JSON object."]}))
-        data = {**{k: v for k, v in current.items() if v is not None}, **data}
+        data = profile_merge_patch(current, data)
     try:
         clean = validate_profile(data)
     except Invalid as exc:

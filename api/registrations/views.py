@@ -48,7 +48,12 @@ class ProfileView(PersonalDataView):
     def put(self, request: Request) -> Response:
         return self._write(request, partial=False)
 
-    @extend_schema(request=ProfileSchema, responses=ProfileSchema)
+    @extend_schema(
+        request=ProfileSchema,
+        responses=ProfileSchema,
+        description="JSON Merge Patch (RFC 7396) one level deep: consent and emergency_contact objects merge "
+        "into the current ones (a null member removes it); the merged profile is validated as a whole.",
+    )
     def patch(self, request: Request) -> Response:
         return self._write(request, partial=True)
 

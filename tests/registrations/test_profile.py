@@ -135,3 +135,74 @@ def test_registering_exporting_and_erasing_log_no_personal_data(alice_client, lo
     assert log_lines  # the requests were logged
     for value in ("Tuilagi", "LA123456", "1234567", "ana@example.test", "Victoria Parade", "Sione", "178.4419"):
         assert value not in text
+
+
+def patch_profile(client, body):
+    return client.patch("/api/v1/me/profile", body, format="json")
+
+
+def test_patching_one_consent_flag_keeps_the_other(alice_client):
+    put_profile(alice_client, consent={"contact": True, "share_with_partners": True})
+    response = patch_profile(alice_client, {"consent": {"contact": False}})
+    assert response.status_code == 200, response.content
+    assert response.json()["consent"] == {"contact": False, "share_with_partners": True}
+    traveller = Traveller.objects.get()
+    assert (traveller.consent_contact, traveller.consent_share_with_partners) == (False, True)
+
+
+def test_patching_one_field_of_the_emergency_contact_keeps_the_others(alice_client):
+    put_profile(alice_client)
+    response = patch_profile(alice_client, {"emergency_contact": {"phone": "+679 331 2345"}})
+    assert response.status_code == 200, response.content
+    assert alice_client.get("/api/v1/me/profile").json()["emergency_contact"] == {
+        "name": "Sione Tuilagi",
+        "phone": "+6793312345",
+        "relation": "brother",
+    }
+
+
+def test_a_null_member_of_the_emergency_contact_removes_it(alice_client):
+    # JSON Merge Patch (RFC 7396): null inside a merged object removes that member.
+    put_profile(alice_client)
+    response = patch_profile(alice_client, {"emergency_contact": {"relation": None}})
+    assert response.status_code == 200, response.content
+    assert response.json()["emergency_contact"] == {"name": "Sione Tuilagi", "phone": "+6493771234", "relation": None}
+
+
+def test_a_null_emergency_contact_clears_it(alice_client):
+    put_profile(alice_client)
+    response = patch_profile(alice_client, {"emergency_contact": None})
+    assert response.status_code == 200, response.content
+    assert alice_client.get("/api/v1/me/profile").json()["emergency_contact"] is None
+
+
+def test_an_emergency_contact_patched_onto_none_needs_its_required_fields(alice_client):
+    put_profile(alice_client, emergency_contact=None)
+    response = patch_profile(alice_client, {"emergency_contact": {"relation": "sister"}})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"emergency_contact.name", "emergency_contact.phone"}
+    assert alice_client.get("/api/v1/me/profile").json()["emergency_contact"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"consent": {"contact": "no"}}, "consent.contact"),
+        ({"consent": {"contact": None}}, "consent.contact"),
+        ({"consent": {"marketing": True}}, "consent.marketing"),
+        ({"consent": "no"}, "consent"),
+        ({"emergency_contact": {"phone": "nope"}}, "emergency_contact.phone"),
+        ({"emergency_contact": {"name": None}}, "emergency_contact.name"),
+        ({"emergency_contact": {"age": 40}}, "emergency_contact.age"),
+        ({"emergency_contact": ["Sione"]}, "emergency_contact"),
+    ],
+)
+def test_a_bad_nested_patch_gets_400_naming_the_field_and_writes_nothing(alice_client, body, field):
+    put_profile(alice_client)
+    before = alice_client.get("/api/v1/me/profile").json()
+    stored = Traveller.objects.values().get()
+    response = patch_profile(alice_client, body)
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"], response.json()
+    assert alice_client.get("/api/v1/me/profile").json() == before
+    assert Traveller.objects.values().get() == stored

@@ -87,6 +87,14 @@ def test_a_patch_without_stays_keeps_the_stays_and_their_ids(alice_client):
     )
 
 
+def test_a_patch_with_stays_replaces_all_the_stays_rather_than_merging_them(alice_client):
+    created = create_trip(alice_client).json()
+    stays = [{"country": "TO", "start_date": "2026-11-05", "end_date": "2026-11-06"}]
+    body = alice_client.patch(f"/api/v1/me/trips/{created['id']}", {"stays": stays}, format="json").json()
+    assert [(s["country"], s["precision"]) for s in body["stays"]] == [("TO", "country")]
+    assert Stay.objects.count() == 1
+
+
 def test_a_patch_that_moves_the_trip_away_from_its_stays_is_refused(alice_client):
     created = create_trip(alice_client).json()
     response = alice_client.patch(

@@ -32,12 +32,16 @@ from consular.geometry import point_ewkb
 from consular.prefork import prepare_to_fork
 from registrations import gazetteer
 from registrations.models import REF_ALPHABET, Stay, Traveller, Trip
-from registrations.services import IMPORT_ADVISORY_LOCK, profile_blind_indexes, profile_plaintexts
+from registrations.services import (
+    IMPORT_ADVISORY_LOCK,
+    MAX_TRIPS_PER_TRAVELLER,
+    profile_blind_indexes,
+    profile_plaintexts,
+)
 from registrations.validation import UNKNOWN_FIELD, Invalid, validate_profile, validate_trip
 
 MAX_LINE_BYTES = 256 * 1024
 LINE_FIELDS = frozenset({"profile", "trips"})
-MAX_TRIPS_PER_LINE = 100
 # Transaction-level lock around each batch's duplicate check and load (see _Batch.load);
 # not IMPORT_ADVISORY_LOCK, which imports hold shared for their whole run.
 IMPORT_BATCH_LOCK = IMPORT_ADVISORY_LOCK + 1
@@ -143,8 +147,8 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
     if unknown:
         return line_no, _describe({name: [UNKNOWN_FIELD] for name in unknown}, dict.fromkeys(unknown, ""))
     trips_data = data.get("trips", [])
-    if not isinstance(trips_data, list) or len(trips_data) > MAX_TRIPS_PER_LINE:
-        return line_no, f"trips: expected a list of at most {MAX_TRIPS_PER_LINE} trips"
+    if not isinstance(trips_data, list) or len(trips_data) > MAX_TRIPS_PER_TRAVELLER:
+        return line_no, f"trips: expected a list of at most {MAX_TRIPS_PER_TRAVELLER} trips"
     errors: dict[str, list[str]] = {}
     unknown_fields: dict[str, str] = {}
     profile = trips = None

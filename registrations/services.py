@@ -37,6 +37,10 @@ from registrations.validation import CleanStay, CleanTrip, Invalid, validate_pro
 
 log = logging.getLogger(__name__)
 
+# Trips one traveller may hold, through the API and in one bulk-import line: the
+# export of a person is built in memory, and nobody has a hundred trips ahead.
+MAX_TRIPS_PER_TRAVELLER = 100
+
 
 def invalid(exc: Invalid) -> DomainError:
     return DomainError("invalid", "Invalid input.", fields=exc.errors)
@@ -229,8 +233,16 @@ def _validated_trip(data: Any) -> CleanTrip:
 @transaction.atomic
 def trip_create(*, user: User, data: Any) -> tuple[Trip, list[str]]:
     clean = _validated_trip(data)
+    # The account lock serialises this person's trip creations, so two at once cannot
+    # both count 99 and make 101.
     _lock_account(user)
     traveller = traveller_get_or_create(user=user)
+    if Trip.objects.filter(traveller=traveller).count() >= MAX_TRIPS_PER_TRAVELLER:
+        raise DomainError(
+            "too_many_trips",
+            f"A registration holds at most {MAX_TRIPS_PER_TRAVELLER} trips: delete past ones to add another.",
+            status=409,
+        )
     trip = _write_trip(traveller, Trip(id=uuid.uuid4(), traveller=traveller), clean, new=True)
     return trip, clean.warnings
 

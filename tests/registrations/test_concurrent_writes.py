@@ -110,3 +110,25 @@ def test_a_trip_written_after_the_accounts_erasure_committed_is_404(write):
         else:
             services.trip_update(trip=trip, data=trip_payload(), partial=False)
     assert error.value.status == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_trips_at_once_one_below_the_cap_create_one_and_refuse_the_other():
+    import uuid
+    from datetime import date
+
+    from consular.errors import DomainError
+    from registrations.models import Trip
+
+    user = UserFactory()
+    traveller = services.traveller_get_or_create(user=user)
+    Trip.objects.bulk_create(
+        Trip(id=uuid.uuid4(), traveller=traveller, start_date=date(2026, 11, 1), end_date=date(2026, 11, 30))
+        for _ in range(services.MAX_TRIPS_PER_TRAVELLER - 1)
+    )
+    errors = _run_together(
+        lambda: services.trip_create(user=user, data=trip_payload()),
+        lambda: services.trip_create(user=user, data=trip_payload()),
+    )
+    assert [(type(error), error.code) for error in errors] == [(DomainError, "too_many_trips")]
+    assert Trip.objects.filter(traveller=traveller).count() == services.MAX_TRIPS_PER_TRAVELLER

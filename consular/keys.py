@@ -213,11 +213,11 @@ class FileKeyProvider:
 
         Two changes at once would otherwise both read the same versions: both would add
         "version 2", and the second write would destroy the first's key and every data
-        key already wrapped under it. The lock is a file beside the key file, which is
-        never replaced (the key file is, by rename, so a lock on it would not hold).
+        key already wrapped under it. The lock is on the file's directory, opened read
+        only: the key file itself is replaced by rename, so a lock on it would not hold,
+        and a lock file left by one user (root) could not be opened by the next.
         """
-        lock_path = self.path.with_name(f".{self.path.name}.lock")
-        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        descriptor = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             yield parse_master_keys(self.path.read_text())

@@ -262,3 +262,23 @@ def test_a_shredded_key_still_fails_to_decrypt_after_being_read_again(key_file):
     DataKey.objects.filter(pk=key_id).update(wrapped=secrets.token_bytes(60))
     with pytest.raises(DecryptionError):
         DataKey.objects.get(pk=key_id).cipher()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can act as another user")
+def test_the_key_files_owner_can_rotate_after_root_has(request):
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from consular.keys import FileKeyProvider
+
+    folder = Path(tempfile.mkdtemp(dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(folder))
+    os.chown(folder, 65534, 65534)
+    path = folder / "master-keys"
+    path.write_text("1:" + base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    os.chown(path, 65534, 65534)
+    assert FileKeyProvider(str(path)).add_version() == 2  # root, leaving nothing the owner cannot open
+    request.getfixturevalue("as_the_service_user")
+    assert FileKeyProvider(str(path)).add_version() == 3
+    assert sorted(os.listdir(folder)) == ["master-keys"]

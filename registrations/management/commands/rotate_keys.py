@@ -49,6 +49,8 @@ class Command(BaseCommand):
             raise CommandError("Another rotate_keys is running: run this again once it has finished.") from exc
         except KeyConfigurationError as exc:
             raise CommandError(str(exc)) from exc
+        except OSError as exc:  # the key file or its directory: permissions, a full disk
+            raise CommandError(f"Cannot change the master keys: {exc.strerror} ({exc.filename}).") from exc
         except RotationNotSettled as exc:
             raise CommandError(
                 f"Not retiring any version: {exc} after {wait_seconds:g} s. The re-wrap is done; "

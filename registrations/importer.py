@@ -9,9 +9,11 @@ each batch with COPY into the four tables in one transaction.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import secrets
+import signal
 import struct
 import time
 import uuid
@@ -387,7 +389,7 @@ def import_file(
     # index held 350,000 of them; about 33,000 since it keeps one object per name).
     gazetteer.find_city("FJ", "Suva")
     prepare_to_fork()
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    pool = worker_pool(workers)
     try:
         pool.submit(int).result()  # every worker forked now, before the import lock opens a connection
         with _import_lock():
@@ -395,6 +397,25 @@ def import_file(
     finally:
         pool.shutdown(cancel_futures=True)
     return report
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """Forked workers that end with the import: killed or not, it leaves none behind."""
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_end_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    # A worker holds its queue's write end too, so it never sees the queue close: an
+    # import killed with SIGTERM or SIGKILL left its workers asleep for ever. Linux sends
+    # this signal to a process whose parent dies (prctl PR_SET_PDEATHSIG = 1).
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    if os.getppid() != parent_pid:  # died before the line above
+        os._exit(1)
 
 
 def _in_order(

@@ -340,3 +340,43 @@ def test_a_byte_order_mark_does_not_reject_the_first_line(tmp_path):
     out, err = run_import(tmp_path, [b"\xef\xbb\xbf" + lines[0].encode() + b"\r", lines[1].encode() + b"\r"])
     assert "imported 2, rejected 0" in out
     assert err == ""
+
+
+def test_the_workers_end_when_the_import_is_killed():
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = (
+        "import django, os, time\n"
+        "django.setup()\n"
+        "from registrations import importer\n"
+        "pool = importer.worker_pool(2)\n"
+        "pool.submit(int).result()\n"
+        "print(*[process.pid for process in pool._processes.values()], flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "consular.settings"}
+    importer = subprocess.Popen([sys.executable, "-c", script], cwd=root, env=env, stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in importer.stdout.readline().split()]
+    assert len(workers) == 2
+    importer.send_signal(signal.SIGKILL)  # no chance to shut its pool down
+    importer.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    from pathlib import Path
+
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"  # a zombie has ended, waiting for init to reap it

@@ -163,20 +163,29 @@ def as_the_service_user():
         os.setgroups(groups)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="only root can act as another user")
-def test_the_key_files_owner_outside_its_group_can_still_rotate(request):
+@pytest.fixture
+def service_users_key_file():
+    """A key file owned by user 65534, in a folder of theirs outside pytest's (root-only) tmp_path."""
     import shutil
-    import stat
     import tempfile
     from pathlib import Path
 
-    from consular.keys import FileKeyProvider
-
     folder = Path(tempfile.mkdtemp(dir="/tmp"))
-    request.addfinalizer(lambda: shutil.rmtree(folder))
     os.chown(folder, 65534, 65534)
     path = folder / "master-keys"
     path.write_text("1:" + base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
+    os.chown(path, 65534, 65534)
+    yield path
+    shutil.rmtree(folder)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can act as another user")
+def test_the_key_files_owner_outside_its_group_can_still_rotate(request, service_users_key_file):
+    import stat
+
+    from consular.keys import FileKeyProvider
+
+    path = service_users_key_file
     os.chown(path, 65534, 0)  # the service user's file, in group root, which it is not in
     os.chmod(path, 0o640)
     provider = FileKeyProvider(str(path))
@@ -265,20 +274,11 @@ def test_a_shredded_key_still_fails_to_decrypt_after_being_read_again(key_file):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="only root can act as another user")
-def test_the_key_files_owner_can_rotate_after_root_has(request):
-    import shutil
-    import tempfile
-    from pathlib import Path
-
+def test_the_key_files_owner_can_rotate_after_root_has(request, service_users_key_file):
     from consular.keys import FileKeyProvider
 
-    folder = Path(tempfile.mkdtemp(dir="/tmp"))
-    request.addfinalizer(lambda: shutil.rmtree(folder))
-    os.chown(folder, 65534, 65534)
-    path = folder / "master-keys"
-    path.write_text("1:" + base64.b64encode(secrets.token_bytes(32)).decode() + "\n")
-    os.chown(path, 65534, 65534)
+    path = service_users_key_file
     assert FileKeyProvider(str(path)).add_version() == 2  # root, leaving nothing the owner cannot open
     request.getfixturevalue("as_the_service_user")
     assert FileKeyProvider(str(path)).add_version() == 3
-    assert sorted(os.listdir(folder)) == ["master-keys"]
+    assert sorted(os.listdir(path.parent)) == ["master-keys"]

@@ -56,8 +56,11 @@ SAME_PLACE_KM: Final = 50.0
 # ...unless the most populous is this many times larger than every namesake farther
 # away: "Washington" in the US is the capital (689,545 people), not Washington, Illinois
 # (16,664), and "San Jose" in Costa Rica its capital (335,007), not a town of 31,430.
-# Portland, Oregon is 9.6 times Portland, Maine, which stays ambiguous.
+# Portland, Oregon is 9.6 times Portland, Maine, which stays ambiguous. Only for a
+# city's own name, and only over namesakes of fewer than DOMINATED_BELOW people: a far
+# namesake of 100,000 (Aurangabad, Bihar) is too large a place to guess away.
 DOMINANT_TIMES: Final = 10
+DOMINATED_BELOW: Final = 100_000
 
 _BUILD_LOCK = threading.Lock()
 
@@ -102,10 +105,17 @@ def _build() -> dict[Key, Found]:
             key = (country, name)
             if name and key not in own:
                 _add(by_alternate, key, candidate)
-    index: dict[Key, Found] = {}
-    for candidates in (by_alternate, own):
-        for key, found in candidates.items():
-            index[key] = _choose(found) if type(found) is list else found[1]
+    index: dict[Key, Found] = {
+        key: _choose(found, dominance=True) if type(found) is list else found[1] for key, found in own.items()
+    }
+    for (country, name), found in by_alternate.items():
+        # No dominance here: a city's alternate names are patchy (a larger namesake may
+        # lack that spelling), and some are a state's or an old name. And a spelling of
+        # a city whose own name is ambiguous ("Portlandas") is no less ambiguous.
+        chosen = _choose(found, dominance=False) if type(found) is list else found[1]
+        if chosen != AMBIGUOUS and index.get((country, _fold(chosen.name))) == AMBIGUOUS:
+            chosen = AMBIGUOUS
+        index[country, name] = chosen
     return index
 
 
@@ -119,12 +129,14 @@ def _add(candidates: dict[Key, _Candidate | list[_Candidate]], key: Key, candida
         candidates[key] = [found, candidate]
 
 
-def _choose(candidates: list[_Candidate]) -> Found:
+def _choose(candidates: list[_Candidate], *, dominance: bool) -> Found:
     population, most_populous = max(candidates, key=itemgetter(0))
     elsewhere = [other for other, place in candidates if _distance_km(most_populous, place) > SAME_PLACE_KM]
-    if elsewhere and population < DOMINANT_TIMES * max(elsewhere):
-        return AMBIGUOUS
-    return most_populous
+    if not elsewhere:
+        return most_populous
+    if dominance and population >= DOMINANT_TIMES * max(elsewhere) and max(elsewhere) < DOMINATED_BELOW:
+        return most_populous
+    return AMBIGUOUS
 
 
 def _distance_km(a: Place, b: Place) -> float:

@@ -81,6 +81,7 @@ class Prepared:
     traveller: bytes
     trips: bytes
     stays: bytes
+    warnings: list[str] = field(default_factory=list)  # as the API's response gives them: paths, no values
 
 
 @dataclass
@@ -88,6 +89,7 @@ class Report:
     imported: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)  # of imported lines
 
 
 def _reference() -> str:
@@ -220,6 +222,7 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
         traveller=traveller,
         trips=b"".join(trip_rows),
         stays=b"".join(stay_rows),
+        warnings=[warning for trip in trips for warning in trip.warnings],
     )
 
 
@@ -353,6 +356,7 @@ class _Batch:
                 _copy(raw, _STAY_TABLE, STAY_COLUMNS, [p.stays for p in keep])
         report.duplicates.extend(duplicates)
         report.imported += len(keep)
+        report.warnings.extend((item.line_no, warning) for item in keep for warning in item.warnings)
 
 
 def import_file(
@@ -400,7 +404,12 @@ def import_file(
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """Forked workers that end with the import: killed or not, it leaves none behind."""
+    """Forked workers that end with the import: killed or not, it leaves none behind.
+
+    Python 3.11 forks every worker at the first submit, from the submitting thread;
+    the death signal below follows that thread, so submit from one that outlives the
+    pool (import_file uses its own).
+    """
     return ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -409,11 +418,17 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
+_PR_SET_PDEATHSIG = 1
+
+
 def _end_with_parent(parent_pid: int) -> None:
     # A worker holds its queue's write end too, so it never sees the queue close: an
-    # import killed with SIGTERM or SIGKILL left its workers asleep for ever. Linux sends
-    # this signal to a process whose parent dies (prctl PR_SET_PDEATHSIG = 1).
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    # import killed outright left its workers asleep for ever. Linux kills a process
+    # whose parent dies with the signal set here; SIGKILL, since a SIGTERM ignored or
+    # handled by the import would be inherited. Elsewhere (no prctl) nothing is set.
+    prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
+    if prctl is not None and prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL)) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent_pid:  # died before the line above
         os._exit(1)
 

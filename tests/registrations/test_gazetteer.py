@@ -66,14 +66,30 @@ def test_every_city_whose_own_name_is_unique_in_its_country_resolves_to_itself()
 
 
 @pytest.mark.parametrize(
-    ("country", "name", "found"),
-    [("US", "Washington", "Washington"), ("CR", "San Jose", "San José"), ("DE", "Frankfurt", "Frankfurt am Main")],
+    ("country", "name", "found"), [("US", "Washington", "Washington"), ("CR", "San Jose", "San José")]
 )
 def test_a_city_ten_times_larger_than_its_far_namesakes_is_placed(country, name, found):
     # Washington, DC (689,545 people) and Washington, Illinois (16,664); San José, the
-    # capital of Costa Rica (335,007), and a town of 31,430; Frankfurt am Main and (Oder).
+    # capital of Costa Rica (335,007), and a town of 31,430.
     place = find_city(country, name)
     assert isinstance(place, Place) and place.name == found
+
+
+def test_a_far_namesake_of_a_hundred_thousand_people_keeps_a_name_ambiguous():
+    # Aurangabad, Maharashtra (1.2 million) and Aurangabad, Bihar (102,000).
+    assert find_city("IN", "Aurangabad") == AMBIGUOUS
+
+
+@pytest.mark.parametrize(
+    ("country", "name"),
+    [
+        ("DE", "Frankfurt"),  # only an alternate name, of Frankfurt am Main and of Frankfurt (Oder)
+        ("US", "Portlandas"),  # listed for Portland, Oregon alone, but "Portland" is ambiguous
+        ("MX", "Morelos"),  # a state's name, among the alternate names of a city in another state
+    ],
+)
+def test_an_alternate_name_is_never_placed_by_size_or_where_the_own_name_is_ambiguous(country, name):
+    assert find_city(country, name) == AMBIGUOUS
 
 
 def test_every_countrys_most_populous_city_resolves_to_itself():

@@ -344,6 +344,7 @@ def test_a_byte_order_mark_does_not_reject_the_first_line(tmp_path):
 
 def test_the_workers_end_when_the_import_is_killed():
     import os
+    import select
     import signal
     import subprocess
     import sys
@@ -351,8 +352,9 @@ def test_the_workers_end_when_the_import_is_killed():
     from pathlib import Path
 
     script = (
-        "import django, os, time\n"
+        "import django, os, signal, time\n"
         "django.setup()\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)  # inherited by the workers\n"
         "from registrations import importer\n"
         "pool = importer.worker_pool(2)\n"
         "pool.submit(int).result()\n"
@@ -362,14 +364,22 @@ def test_the_workers_end_when_the_import_is_killed():
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "consular.settings"}
     importer = subprocess.Popen([sys.executable, "-c", script], cwd=root, env=env, stdout=subprocess.PIPE, text=True)
-    workers = [int(pid) for pid in importer.stdout.readline().split()]
-    assert len(workers) == 2
-    importer.send_signal(signal.SIGKILL)  # no chance to shut its pool down
-    importer.wait()
+    workers: list[int] = []
+    try:
+        ready, _, _ = select.select([importer.stdout], [], [], 60)
+        assert ready, "the import's pool did not start"
+        workers = [int(pid) for pid in importer.stdout.readline().split()]
+        assert len(workers) == 2
+    finally:
+        importer.send_signal(signal.SIGKILL)  # no chance to shut its pool down
+        importer.wait()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
         time.sleep(0.1)
-    assert not [pid for pid in workers if _alive(pid)]
+    survivors = [pid for pid in workers if _alive(pid)]
+    for pid in survivors:  # not left behind if this fails
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
 
 
 def _alive(pid: int) -> bool:
@@ -380,3 +390,20 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"  # a zombie has ended, waiting for init to reap it
+
+
+def test_a_stay_the_gazetteer_could_not_place_is_reported_as_the_api_would_warn(tmp_path):
+    stays = [
+        {"country": "US", "city": "Portland", "start_date": "2026-11-01", "end_date": "2026-11-02"},
+        {"country": "FJ", "city": "Atlantis", "start_date": "2026-11-02", "end_date": "2026-11-03"},
+    ]
+    lines = [json.dumps({"profile": profile_payload(), "trips": [trip_payload(stays=stays)]})]
+    out, err = run_import(tmp_path, lines)
+    assert "imported 1, rejected 0" in out
+    assert err.splitlines() == [
+        "line 1: imported with a warning: trips.0.stays.0: city matches several places in this country; recorded at "
+        "country precision. Send a location to place the stay exactly.",
+        "line 1: imported with a warning: trips.0.stays.1: city not found in the gazetteer; recorded at country "
+        "precision.",
+    ]
+    assert sorted(Stay.objects.values_list("precision", flat=True)) == ["country", "country"]

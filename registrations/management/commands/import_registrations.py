@@ -14,8 +14,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help='JSON Lines file: {"profile": {...}, "trips": [...]} per line')
-        parser.add_argument("--batch-size", type=int, default=2000)
-        parser.add_argument("--workers", type=int, default=None, help="validating/encrypting processes (default: CPUs)")
+        parser.add_argument(
+            "--batch-size", type=int, default=2000, help="travellers loaded per transaction, 1 to 50000 (default: 2000)"
+        )
+        parser.add_argument(
+            "--workers", type=int, default=None, help="validating/encrypting processes, 1 to 4 per CPU (default: CPUs)"
+        )
 
     def handle(self, *args: Any, path: str, batch_size: int, workers: int | None, **options: Any) -> None:
         if not 1 <= batch_size <= 50_000:
@@ -50,6 +54,8 @@ class Command(BaseCommand):
             self.stderr.write(f"line {line_no}: rejected: {reason}")
         for line_no in report.duplicates:
             self.stderr.write(f"line {line_no}: skipped: already registered (same passport number or email)")
+        for line_no, warning in report.warnings:
+            self.stderr.write(f"line {line_no}: imported with a warning: {warning}")
         rate = report.imported / elapsed if elapsed else 0
         self.stdout.write(
             f"imported {report.imported}, rejected {len(report.rejected)}, duplicates {len(report.duplicates)} "

@@ -50,7 +50,8 @@ class Command(BaseCommand):
         except KeyConfigurationError as exc:
             raise CommandError(str(exc)) from exc
         except OSError as exc:  # the key file or its directory: permissions, a full disk
-            raise CommandError(f"Cannot change the master keys: {exc.strerror} ({exc.filename}).") from exc
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise CommandError(f"Cannot change the master keys: {exc.strerror or exc}{where}.") from exc
         except RotationNotSettled as exc:
             raise CommandError(
                 f"Not retiring any version: {exc} after {wait_seconds:g} s. The re-wrap is done; "

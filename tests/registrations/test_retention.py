@@ -114,8 +114,13 @@ def test_deleting_the_last_trip_restarts_the_retention_clock(settings):
     assert purge_expired() == (0, True)
 
 
-def _hold_the_purge_in(monkeypatch, holding: threading.Event, seconds: float) -> None:
-    """Make the purge, in the thread named "purge", pause after its locks and before its deletes."""
+def _expired_citizen_and_a_held_purge(monkeypatch, seconds: float):
+    """An expired registration, and its purge (to run in a thread named "purge") that pauses
+    after taking its locks, before its deletes; the event is set once it holds them."""
+    today = date.today()
+    citizen = registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
+    traveller = Traveller.objects.get(user=citizen)
+    holding = threading.Event()
     real = services._shred
 
     def slow(ids):
@@ -126,21 +131,19 @@ def _hold_the_purge_in(monkeypatch, holding: threading.Event, seconds: float) ->
 
     monkeypatch.setattr(services, "_shred", slow)
 
-
-@pytest.mark.django_db(transaction=True)
-def test_a_trip_added_while_the_purge_holds_the_registration_is_kept(monkeypatch):
-    today = date.today()
-    citizen = registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
-    traveller = Traveller.objects.get(user=citizen)
-    holding = threading.Event()
-    _hold_the_purge_in(monkeypatch, holding, seconds=1.0)
-
     def purge():
         services.traveller_purge(traveller=traveller, reason="retention", expired_before=today - timedelta(days=90))
 
+    return citizen, purge, holding
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_trip_added_while_the_purge_holds_the_registration_is_kept(monkeypatch):
+    citizen, purge, holding = _expired_citizen_and_a_held_purge(monkeypatch, seconds=1.0)
+
     def add_trip():
         holding.wait(5)
-        services.trip_create(user=citizen, data=trip_ending(today + timedelta(days=30)))
+        services.trip_create(user=citizen, data=trip_ending(date.today() + timedelta(days=30)))
 
     errors = run_named(purge=purge, add_trip=add_trip)
     # The trip waited for the purge, then started a registration afresh: not a 500.
@@ -150,14 +153,7 @@ def test_a_trip_added_while_the_purge_holds_the_registration_is_kept(monkeypatch
 
 @pytest.mark.django_db(transaction=True)
 def test_an_erasure_at_the_moment_the_purge_takes_the_same_registration_succeeds(monkeypatch):
-    today = date.today()
-    citizen = registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
-    traveller = Traveller.objects.get(user=citizen)
-    holding = threading.Event()
-    _hold_the_purge_in(monkeypatch, holding, seconds=0.5)
-
-    def purge():
-        services.traveller_purge(traveller=traveller, reason="retention", expired_before=today - timedelta(days=90))
+    citizen, purge, holding = _expired_citizen_and_a_held_purge(monkeypatch, seconds=0.5)
 
     def erase():
         holding.wait(5)

@@ -188,7 +188,7 @@ def main() -> None:
         import os
 
         os.environ["DATABASE_URL"] = bench_database_url("joinbench")
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consular.settings")
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
         # The reused database may predate the latest migrations.
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
         import django

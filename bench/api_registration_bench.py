@@ -203,9 +203,9 @@ def gunicorn_command(port: int, *, workers: int, threads: int) -> list[str]:
     # server the project ships.
     return [
         ".venv/bin/gunicorn",
-        "consular.wsgi:application",
+        "config.wsgi:application",
         "--config",
-        "python:consular.gunicorn_conf",
+        "python:config.gunicorn_conf",
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",
@@ -529,13 +529,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--workers",
         type=int,
         default=int(os.environ.get("WEB_CONCURRENCY", "5")),
-        help="gunicorn workers (default WEB_CONCURRENCY or 5, as consular/gunicorn_conf.py)",
+        help="gunicorn workers (default WEB_CONCURRENCY or 5, as config/gunicorn_conf.py)",
     )
     parser.add_argument(
         "--web-threads",
         type=int,
         default=int(os.environ.get("WEB_THREADS", "1")),
-        help="gunicorn threads per worker (default WEB_THREADS or 1, as consular/gunicorn_conf.py; >1 is gthread)",
+        help="gunicorn threads per worker (default WEB_THREADS or 1, as config/gunicorn_conf.py; >1 is gthread)",
     )
     parser.add_argument(
         "--log-levels",

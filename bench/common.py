@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _configured_database_url() -> str:
-    # Read like consular.settings does, without importing it: Django must only
+    # Read like config.settings does, without importing it: Django must only
     # load its settings once DATABASE_URL points at the bench database.
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
@@ -47,7 +47,7 @@ def fresh_bench_database(suffix: str = "bench") -> str:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consular.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     sys.path.insert(0, str(ROOT))
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=os.environ.copy())
     import django

@@ -8,7 +8,7 @@
 #   WEB_CONCURRENCY  gunicorn worker processes (default 5)
 #   WEB_THREADS      threads per worker      (default 1: sync workers; >1: gthread)
 #   WEB_TIMEOUT      seconds a request may run before its worker is replaced (default 120)
-#   (read by consular/gunicorn_conf.py)
+#   (read by config/gunicorn_conf.py)
 #   SERVE_STOP_TIMEOUT  seconds to wait for a graceful stop before SIGKILL (default 150: longer
 #                    than a worker task may run, Q_TASK_TIMEOUT_SECONDS, so a send is not cut off)
 #
@@ -49,10 +49,10 @@ case "$HOST" in
   *) url_host="$bind_host" ;;
 esac
 
-# consular/gunicorn_conf.py: workers, preloading, JSON logging, access log off.
+# config/gunicorn_conf.py: workers, preloading, JSON logging, access log off.
 web_cmd=(
-  .venv/bin/gunicorn consular.wsgi:application
-  --config python:consular.gunicorn_conf
+  .venv/bin/gunicorn config.wsgi:application
+  --config python:config.gunicorn_conf
   --bind "$bind_host:$PORT"
 )
 worker_cmd=(.venv/bin/python manage.py qcluster)

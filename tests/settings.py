@@ -1,7 +1,7 @@
 """Test settings: the real ones plus a test-only app whose model exercises the geometry field."""
 
-from consular.settings import *  # noqa: F403
-from consular.settings import INSTALLED_APPS
+from config.settings import *  # noqa: F403
+from config.settings import INSTALLED_APPS
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.geometry_app"]
 STATIC_ROOT = None  # tests serve static files from the apps (WhiteNoise finders)

@@ -37,7 +37,7 @@ def server(transactional_db):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": test_url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     process = subprocess.Popen(
-        [ROOT / ".venv/bin/gunicorn", "consular.wsgi:application", "--config", "python:consular.gunicorn_conf",
+        [ROOT / ".venv/bin/gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn_conf",
          "--bind", f"127.0.0.1:{port}", "--workers", "2", "--no-control-socket"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip

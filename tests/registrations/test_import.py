@@ -362,7 +362,7 @@ def test_the_workers_end_when_the_import_is_killed():
         "time.sleep(60)\n"
     )
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "consular.settings"}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     importer = subprocess.Popen([sys.executable, "-c", script], cwd=root, env=env, stdout=subprocess.PIPE, text=True)
     workers: list[int] = []
     try:

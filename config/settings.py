@@ -161,6 +161,7 @@ INSTALLED_APPS = [
     "crises",
     "notifications",
     "api",
+    "config",
 ]
 
 MIDDLEWARE = [
@@ -175,8 +176,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "consular.urls"
-WSGI_APPLICATION = "consular.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 APPEND_SLASH = False
 
 TEMPLATES = [

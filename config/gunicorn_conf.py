@@ -1,4 +1,4 @@
-"""Gunicorn settings used by scripts/serve.sh (``-c python:consular.gunicorn_conf``).
+"""Gunicorn settings used by scripts/serve.sh (``-c python:config.gunicorn_conf``).
 
 Gunicorn's access log is off on purpose: its format includes paths and query
 strings, which carry ids and check-in tokens. The application logs
@@ -14,7 +14,7 @@ while they send, so production runs behind a buffering reverse proxy (nginx, or
 the load balancer that terminates TLS). ``WEB_THREADS`` > 1 selects gthread.
 
 The application is loaded once, in the master, before the workers fork
-(``preload_app``): the gazetteer's city index (built in consular.wsgi) and
+(``preload_app``): the gazetteer's city index (built in config.wsgi) and
 Django's start-up objects are then shared by every worker, and frozen out of the
 garbage collector's sight (consular.prefork). A code change therefore needs a
 restart, not a HUP.

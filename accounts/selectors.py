@@ -48,3 +48,13 @@ def posts_visible_to(*, user: User) -> QuerySet[Post]:
 
 def post_for(*, user: User, post_id: uuid.UUID) -> Post | None:
     return posts_visible_to(user=user).filter(pk=post_id).first()
+
+
+def account_export(*, user: User) -> dict[str, str]:
+    """The account's part of its person's export (privacy.services.export)."""
+    return {
+        "id": str(user.pk),
+        "email": user.email,
+        "role": user.role,
+        "created_at": user.date_joined.isoformat(),
+    }

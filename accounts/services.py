@@ -7,6 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 import pycountry
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts import throttling
@@ -228,3 +229,45 @@ def reindex_account_emails(*, batch_size: int = 500) -> EmailReindex:
         except IntegrityError:
             result.conflicts.append(user.id)
     return result
+
+
+# --- The account row as the lock of its person --------------------------------------
+#
+# Every write that concerns one person, and their erasure, lock the account's row
+# first, then (registrations.services) the registration's: any two of them then run
+# one after the other instead of failing at commit or deadlocking (docs/architecture.md).
+
+_ACCOUNT_LOCKS = {
+    "erase": "SELECT 1 FROM accounts_user WHERE id = %s FOR UPDATE",
+    "write": "SELECT 1 FROM accounts_user WHERE id = %s FOR NO KEY UPDATE",
+    "read": "SELECT 1 FROM accounts_user WHERE id = %s FOR SHARE",
+}
+
+
+def account_lock(user_id: uuid.UUID, *, for_: Literal["erase", "write", "read"]) -> bool:
+    """Lock an account's row until the transaction ends; False if the account is gone.
+
+    "erase" (FOR UPDATE) waits for every other lock and makes them wait; "write" (FOR
+    NO KEY UPDATE) serialises the person's writes with each other and with the erasure;
+    "read" (FOR SHARE) lets reads run together while writes and the erasure wait.
+    """
+    # Hand-written: through the ORM this one statement cost about 0.6 ms of CPU, on
+    # every profile and trip write (consular/rows.py explains the same choice).
+    with connection.cursor() as cursor:
+        cursor.execute(_ACCOUNT_LOCKS[for_], [user_id])
+        return cursor.fetchone() is not None
+
+
+def account_lock_or_404(user_id: uuid.UUID, *, for_: Literal["write", "read"] = "write") -> None:
+    """account_lock for a request on the caller's own data: an account erased meanwhile is a 404.
+
+    Without it, a trip or first profile written while the erasure runs fails its
+    foreign key at commit (a 500), or, had it committed first, would be missed by it.
+    """
+    if not account_lock(user_id, for_=for_):
+        raise DomainError("not_found", "Not found.", status=404)
+
+
+def accounts_delete(*, user_ids: list[uuid.UUID]) -> int:
+    """The accounts with their tokens (their data keys are the caller's to shred and delete)."""
+    return User.objects.filter(pk__in=user_ids).delete()[1].get("accounts.User", 0)

@@ -17,18 +17,17 @@ from __future__ import annotations
 import argparse
 import math
 import random
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ROOT, bench_database_url, fresh_bench_database, libpq_conninfo
+from bench.harness import bench_database_url, command_line, fresh_bench_database, libpq_conninfo, timed, use_database
 
 TARGET_SECONDS = 0.5
 TARGET_RATIO = 1.5
+GIVE_UP_SECONDS = 2.0  # an alternative slower than this is timed once: it cannot win
 
 GENERATE_SQL = """
 CREATE TEMP TABLE bench_city (lon float8, lat float8, cum float8);
@@ -156,18 +155,6 @@ def city_rows() -> str:
     return "INSERT INTO bench_city VALUES " + ",".join(values) + ";"  # noqa: S608
 
 
-def timed(function, runs: int, *, give_up_after: float = 2.0) -> tuple[float, object]:
-    """Median of `runs` timings; an alternative slower than `give_up_after` is timed once (it cannot win)."""
-    durations, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = function()
-        durations.append(time.perf_counter() - started)
-        if durations[-1] > give_up_after:
-            break
-    return statistics.median(durations), result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--travellers", type=int, default=1_000_000)
@@ -185,15 +172,7 @@ def main() -> None:
         except psycopg.Error:
             reuse = False
     if reuse:
-        import os
-
-        os.environ["DATABASE_URL"] = bench_database_url("joinbench")
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        # The reused database may predate the latest migrations.
-        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-        import django
-
-        django.setup()
+        use_database(bench_database_url("joinbench"))  # migrated: it may predate the latest migrations
     else:
         fresh_bench_database("joinbench")
     from django.db import connection
@@ -226,7 +205,9 @@ def main() -> None:
     for name, area in AREAS.items():
         crisis = declared_crisis(admin, area=area, starts_at="2026-03-01T00:00:00Z", ends_at="2026-03-31T00:00:00Z")
         window = crisis_window(crisis)
-        ours, counts = timed(lambda c=crisis: affected_counts(crisis=c, user=admin), args.runs)
+        ours, counts = timed(
+            lambda c=crisis: affected_counts(crisis=c, user=admin), args.runs, give_up_after=GIVE_UP_SECONDS
+        )
         located = sum(counts.located.values())
         parameters = {"crisis": crisis.pk, "start": window.start, "end": window.end}
         best_name, best = None, math.inf
@@ -237,7 +218,7 @@ def main() -> None:
                     cursor.execute(sql, parameters)
                     return sum(row[3] for row in cursor.fetchall())
 
-            seconds, total = timed(run, args.runs)
+            seconds, total = timed(run, args.runs, give_up_after=GIVE_UP_SECONDS)
             if total != located + sum(counts.country_only.values()):
                 raise SystemExit(
                     f"{ref_name} counted {total}, the service more or less: the comparison would be unfair"
@@ -249,7 +230,7 @@ def main() -> None:
         country_only = sum(counts.country_only.values())
         print(f"{name:<34}{located:>9,}{country_only:>10,}{ours:>11.3f}{best:>12.3f}{ratio:>7.2f}  {best_name}")
     print(f"target <= {TARGET_SECONDS} s and <= {TARGET_RATIO}x the best SQL: {'PASS' if all(verdicts) else 'MISS'}")
-    print("command: .venv/bin/python bench/affected_bench.py " + " ".join(sys.argv[1:]))
+    print(command_line(__file__))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import ROOT, bench_database_url
+from bench.harness import ROOT, bench_database_url, command_line, use_database
 
 TARGET_SECONDS = 15.0
 
@@ -47,20 +47,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="fan-outs timed in part 1 (the median is reported)")
     args = parser.parse_args()
 
-    os.environ["DATABASE_URL"] = bench_database_url("joinbench")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True)
-    import django
-
-    django.setup()
+    use_database(bench_database_url("joinbench"))  # affected_bench.py's register, migrated
     from django.conf import settings
     from django.db import connection, transaction
     from django_q.models import OrmQ, Schedule
 
     from accounts.models import Role, User
-    from crises.services import crisis_transition
-    from notifications import services
+    from crises.services.lifecycle import crisis_transition
     from notifications.models import Campaign, Delivery
+    from notifications.services import campaigns
     from registrations.models import Traveller
     from tests.factories import declared_crisis, traveller_with_stay
     from tests.notifications.fake_sms import FakeSmsProvider
@@ -93,7 +88,7 @@ def main() -> None:
             [-180, -85], [0, -85], [180, -85], [180, 85], [0, 85], [-180, 85], [-180, -85]]]}  # fmt: skip
         crisis = declared_crisis(admin, area=world, starts_at="2026-01-01T00:00:00Z", ends_at="2026-12-31T00:00:00Z")
         crisis = crisis_transition(crisis=crisis, user=admin, action="activate")
-        request = services.campaign_validate(
+        request = campaigns.campaign_validate(
             {"messages": {"en": "Alert {given_name}"}, "default_language": "en", "channels": ["sms"],
              "ask_checkin": False, "include_country_only": True},
             crisis=crisis,
@@ -107,7 +102,7 @@ def main() -> None:
             checkpoint()
             started = time.perf_counter()
             with transaction.atomic():
-                campaign = services.campaign_launch(crisis=crisis, user=admin, request=request)
+                campaign = campaigns.campaign_launch(crisis=crisis, user=admin, request=request)
             launches.append(time.perf_counter() - started)  # includes the on-commit queueing of every batch
             batches = OrmQ.objects.count()
             written = Delivery.objects.filter(campaign=campaign).count()
@@ -144,7 +139,7 @@ def main() -> None:
         print(f"target <= {TARGET_SECONDS:g} s: {'PASS' if fan_out <= TARGET_SECONDS else 'MISS'}")
 
         if args.deliver <= 0:
-            print("command: .venv/bin/python bench/fanout_bench.py " + " ".join(sys.argv[1:]))
+            print(command_line(__file__))
             return
         # Part 2: delivery throughput with real workers.
         ocean = {"type": "Polygon", "coordinates": [[[-40, -40], [-30, -40], [-30, -30], [-40, -30], [-40, -40]]]}
@@ -152,7 +147,7 @@ def main() -> None:
         small = crisis_transition(crisis=small, user=admin, action="activate")
         for n in range(args.deliver):
             traveller_with_stay(lon=-35.0, lat=-35.0, country="ZZ", phone=f"+6421{n:07d}")
-        request = services.campaign_validate(
+        request = campaigns.campaign_validate(
             {"messages": {"en": "Alert {given_name}"}, "default_language": "en", "channels": ["sms"],
              "ask_checkin": True, "include_country_only": False},
             crisis=small,
@@ -165,7 +160,7 @@ def main() -> None:
         try:
             time.sleep(3)  # let the cluster start
             with transaction.atomic():
-                campaign = services.campaign_launch(crisis=small, user=admin, request=request)
+                campaign = campaigns.campaign_launch(crisis=small, user=admin, request=request)
             started = time.perf_counter()
             unsettled = Delivery.objects.filter(campaign=campaign, status__in=["pending", "sending"])
             while unsettled.exists() and time.perf_counter() - started < 600:
@@ -204,7 +199,7 @@ def main() -> None:
         print(f"{'worker cluster (decrypt, render, send, record)':<58}{rate:>9,.0f} messages/s")
         print(f"  {sent:,} sent, {failed:,} failed (generated travellers without real contact data)")
         print(f"{'reference: the fake provider alone, 2 client threads':<58}{ceiling:>9,.0f} requests/s")
-        print("command: .venv/bin/python bench/fanout_bench.py " + " ".join(sys.argv[1:]))
+        print(command_line(__file__))
 
 
 if __name__ == "__main__":

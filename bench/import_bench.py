@@ -32,7 +32,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import fresh_bench_database
+from bench.harness import backend_cpu_seconds, command_line, cpu_seconds, fresh_bench_database
 from bench.register_data import register_lines
 
 TARGET_PER_SECOND = 20_000
@@ -49,7 +49,8 @@ def main() -> None:
     fresh_bench_database("importbench")
     from django.db import connection
 
-    from registrations import importer, validation
+    from consular import validation
+    from registrations import importer
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "register.jsonl"
@@ -59,16 +60,16 @@ def main() -> None:
         size_mb = path.stat().st_size / 1e6
 
         # The import itself, as the management command runs it.
-        own_before, children_before = _cpu_seconds(resource.RUSAGE_SELF), _cpu_seconds(resource.RUSAGE_CHILDREN)
+        own_before, children_before = cpu_seconds(resource.RUSAGE_SELF), cpu_seconds(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         with path.open("rb") as handle:
             report = importer.import_file(handle, batch_size=args.batch_size, workers=args.workers)
         import_seconds = time.perf_counter() - started
-        parent_cpu = _cpu_seconds(resource.RUSAGE_SELF) - own_before
-        workers_cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) - children_before
+        parent_cpu = cpu_seconds(resource.RUSAGE_SELF) - own_before
+        workers_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - children_before
         # The import opened its connection after forking its workers, so the server
         # process behind it has worked for this import only.
-        postgres_cpu = _backend_cpu_seconds(connection)
+        postgres_cpu = backend_cpu_seconds(connection)
         if report.imported != args.travellers:
             raise SystemExit(f"imported {report.imported} of {args.travellers}: {report.rejected[:3]}")
 
@@ -151,7 +152,7 @@ def main() -> None:
         print(f"  at most {cpus * 1e6 / floor_us:,.0f} travellers/s on {cpus} CPUs, all else free")
     verdict = "PASS" if rate >= TARGET_PER_SECOND else "MISS"
     print(f"target >= {TARGET_PER_SECOND:,} travellers/s: {verdict} ({rate / TARGET_PER_SECOND:.0%} of target)")
-    print("command: .venv/bin/python bench/import_bench.py " + " ".join(sys.argv[1:]))
+    print(command_line(__file__))
 
 
 def _sealed_values(line: dict) -> list[tuple[str, str, str]]:
@@ -179,23 +180,6 @@ def _encrypt_alone(values: list[tuple[str, str, str]]) -> None:
     row_id = str(uuid.uuid4())
     for table, name, text in values:
         cipher.encrypt(text, table=table, field=name, row_id=row_id)
-
-
-def _cpu_seconds(who: int) -> float:
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _backend_cpu_seconds(connection) -> float | None:
-    """User + system CPU of the server process behind ``connection`` (same machine only)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 if __name__ == "__main__":

@@ -13,18 +13,12 @@
 -- Each wrk thread has its own Lua state: requests are prebuilt once in init()
 -- so that the load generator spends its (shared, 2-core) CPU on sending, not on
 -- string formatting. done() prints one "WRK_RESULT {json}" line for the caller.
+-- setup(), response() and done() come from wrk_result.lua, next to this file.
+
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "wrk_result.lua")
 
 local requests_list = {}
 local next_index = 0
-statuses = {} -- status code -> count, global so that done() can read it through thread:get()
-first_error = nil -- the first non-2xx body seen by this thread, to say what went wrong
-
-local threads = {}
-
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("thread_number", #threads) -- 1-based, in this thread's own Lua state
-end
 
 local function read_users(path, thread_count)
   local users = {}
@@ -91,47 +85,4 @@ function request()
   local r = requests_list[next_index + 1]
   next_index = (next_index + 1) % #requests_list
   return r
-end
-
-function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
-  if (status < 200 or status > 299) and first_error == nil then
-    first_error = status .. " " .. string.sub(body or "", 1, 300)
-  end
-end
-
-local function json_string(text)
-  return '"' .. text:gsub('[%c"\\]', function(c)
-    return string.format("\\u%04x", c:byte())
-  end) .. '"'
-end
-
-function done(summary, latency, requests)
-  local totals = {}
-  local errors = {}
-  for _, thread in ipairs(threads) do
-    for status, count in pairs(thread:get("statuses")) do
-      totals[status] = (totals[status] or 0) + count
-    end
-    local message = thread:get("first_error")
-    if message then
-      table.insert(errors, json_string(message))
-    end
-  end
-  local status_parts = {}
-  for status, count in pairs(totals) do
-    table.insert(status_parts, string.format('"%d": %d', status, count))
-  end
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_RESULT {"requests": %d, "duration_us": %d, "bytes": %d, '
-      .. '"p50_us": %d, "p90_us": %d, "p99_us": %d, "p999_us": %d, "max_us": %d, "mean_us": %.1f, '
-      .. '"socket_errors": {"connect": %d, "read": %d, "write": %d, "timeout": %d}, '
-      .. '"statuses": {%s}, "first_errors": [%s]}\n',
-    summary.requests, summary.duration, summary.bytes,
-    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency:percentile(99.9),
-    latency.max, latency.mean,
-    e.connect, e.read, e.write, e.timeout,
-    table.concat(status_parts, ", "), table.concat(errors, ", ")
-  ))
 end

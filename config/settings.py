@@ -9,7 +9,7 @@ Two modes, chosen by ``CONSULAR_ENV``:
 - ``production``: nothing is read from disk except ``*_FILE`` secrets; a
   missing or obviously fake secret stops the process with a clear message.
 
-Every variable is listed, with its default, in the README's configuration table.
+Every variable is listed, with its default, in docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "registrations",
     "crises",
     "notifications",
+    "privacy",
     "api",
     "config",
 ]
@@ -298,6 +299,11 @@ CSRF_TRUSTED_ORIGINS = ["/".join(PUBLIC_BASE_URL.split("/")[:3])] if PUBLIC_BASE
 SMS_PROVIDER_URL = env("SMS_PROVIDER_URL", "")
 SMS_PROVIDER_TOKEN = env("SMS_PROVIDER_TOKEN", "")
 SMS_TIMEOUT_SECONDS = env_int("SMS_TIMEOUT_SECONDS", 10)
+# Development only: without a provider URL, SMS messages are written to files here, as
+# mail goes to EMAIL_FILE_PATH, so a campaign by SMS works on a fresh clone.
+SMS_FILE_PATH = env("SMS_FILE_PATH", "" if PRODUCTION else str(LOCAL_DIR / "sms")) or ""
+if PRODUCTION and SMS_FILE_PATH:
+    raise ImproperlyConfigured("SMS_FILE_PATH is for development: in production set SMS_PROVIDER_URL.")
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.filebased.EmailBackend",

@@ -58,8 +58,19 @@ WITH located AS MATERIALIZED (
 
 
 AFFECTED_CTE = _affected_cte(breakdown=True)
-# The same people as AFFECTED_CTE, ids only (located and country_only stay disjoint).
-AFFECTED_IDS_CTE = _affected_cte(breakdown=False)
+_AFFECTED_IDS_CTE = _affected_cte(breakdown=False)
+
+
+def affected_ids_cte() -> str:
+    """The affected set as SQL for other apps' statements (a campaign's dry run and fan-out).
+
+    A ``WITH`` clause of two CTEs, ``located`` and ``country_only``, each with a
+    ``traveller_id`` column: the same people as the counts, ids only, each once
+    (the two sets are disjoint). Continue it with ``, more AS (...)`` or a ``SELECT``;
+    its parameters come from :func:`affected_parameters`.
+    """
+    return _AFFECTED_IDS_CTE
+
 
 COUNTS_SQL = (
     AFFECTED_CTE

@@ -50,3 +50,12 @@ def flattened(cells: dict[str, Cell]) -> dict[str, Any]:
         if cell.suppressed:
             out[f"{name}_suppressed"] = True
     return out
+
+
+def threshold_for(user: Any) -> int | None:
+    """k for this caller's counts: analysts see counts from 1 to k-1 hidden, other staff see them all."""
+    from django.conf import settings
+
+    from accounts.models import Role
+
+    return settings.SUPPRESS_BELOW if user.role == Role.ANALYST else None

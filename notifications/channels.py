@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import smtplib
+import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import orjson
@@ -14,16 +16,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 
 from consular.crypto import normalise_email
-
-
-@dataclass(frozen=True)
-class Contact:
-    """Decrypted at send time, held in memory for one send, never stored or logged."""
-
-    given_name: str
-    phone: str | None
-    email: str | None
-    language: str
+from registrations.selectors import Contact
 
 
 class SendError(Exception):
@@ -74,18 +67,25 @@ class EmailChannel(Channel):
 
 
 class SmsChannel(Channel):
-    """Posts ``{"to": "+E164", "text": ...}`` as JSON to SMS_PROVIDER_URL with a bearer token."""
+    """Posts ``{"to": "+E164", "text": ...}`` as JSON to SMS_PROVIDER_URL with a bearer token.
+
+    Without a provider URL, in development only, each message is written as a file to
+    SMS_FILE_PATH instead (as Django's file backend does with mail in .local/mail), so a
+    campaign by SMS works on a fresh clone; production settings refuse that folder.
+    """
 
     name = "sms"
     max_length = 480
 
     def configured(self) -> bool:
-        return bool(settings.SMS_PROVIDER_URL)
+        return bool(settings.SMS_PROVIDER_URL or settings.SMS_FILE_PATH)
 
     def address(self, contact: Contact) -> str | None:
         return contact.phone
 
     def send(self, *, to: str, subject: str, text: str, idempotency_key: str) -> str:
+        if not settings.SMS_PROVIDER_URL:
+            return self._write_file(to=to, text=text, idempotency_key=idempotency_key)
         body = json.dumps({"to": to, "text": text}).encode()
         request = urllib.request.Request(  # noqa: S310 - the URL is the operator's configuration
             settings.SMS_PROVIDER_URL,
@@ -112,6 +112,16 @@ class SmsChannel(Channel):
             return str(orjson.loads(answer or b"{}").get("id", ""))[:200]
         except (ValueError, AttributeError):
             return ""
+
+    def _write_file(self, *, to: str, text: str, idempotency_key: str) -> str:
+        folder = Path(settings.SMS_FILE_PATH)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Named by the delivery: a send retried after a crash rewrites the same file.
+        path = folder / f"{idempotency_key}.txt"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(f"To: {to}\nDate: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n\n{text}\n")
+        return f"file:{path.name}"
 
 
 CHANNELS: dict[str, Channel] = {channel.name: channel for channel in (EmailChannel(), SmsChannel())}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from django.core import signing
 
 from consular.errors import DomainError
-from registrations.validation import Errors, Invalid, normalise_language
+from consular.validation import Errors, Invalid, invalid_input, normalise_language
 
 PLACEHOLDERS = frozenset({"given_name", "checkin_url"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -26,7 +27,7 @@ def validate_messages(messages: object, default_language: object, *, ask_checkin
     try:
         return _validate_messages(messages, default_language, ask_checkin=ask_checkin)
     except Invalid as exc:
-        raise DomainError("invalid", "Invalid input.", fields=exc.errors) from exc
+        raise invalid_input(exc) from exc
 
 
 def _validate_messages(messages: object, default_language: object, *, ask_checkin: bool) -> tuple[dict[str, str], str]:
@@ -108,3 +109,7 @@ def read_checkin_token(token: str, *, max_age_seconds: int) -> tuple[str, str]:
     """(campaign id, traveller id); raises signing.SignatureExpired or signing.BadSignature."""
     campaign_id, traveller_id = signing.loads(token, salt=CHECKIN_SALT, max_age=max_age_seconds)
     return campaign_id, traveller_id
+
+
+def checkin_url(token: str) -> str:
+    return f"{settings.PUBLIC_BASE_URL}/checkin/{token}"

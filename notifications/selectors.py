@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from accounts.models import Role, User
+from consular.crypto import Cipher, unseal
 from crises.models import Crisis
 from crises.selectors import crises_visible_to
 from crises.suppression import flattened, suppress_total, suppress_under
@@ -112,7 +115,8 @@ def crisis_checkins(*, crisis: Crisis, user: User) -> dict[str, int] | None:
     }
 
 
-def latest_checkins(*, crisis: Crisis, traveller_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+def latest_checkins(crisis: Crisis, traveller_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each traveller's latest answer about the crisis, over all its campaigns (a reveal shows it)."""
     answers = (
         CheckIn.objects.filter(campaign__crisis=crisis, traveller_id__in=traveller_ids)
         .order_by("traveller_id", "-updated_at")
@@ -120,3 +124,67 @@ def latest_checkins(*, crisis: Crisis, traveller_ids: list[uuid.UUID]) -> dict[u
         .values_list("traveller_id", "status")
     )
     return dict(answers)
+
+
+# --- A person's own rows, for their export (privacy.services.export) --------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def traveller_checkins(*, traveller_id: uuid.UUID, cipher: Cipher) -> list[dict[str, Any]]:
+    """The traveller's own answers to "are you safe?", message decrypted (a failed decrypt raises)."""
+    checkins = (
+        CheckIn.objects.filter(traveller_id=traveller_id)
+        # Only the crisis's id and title: select_related would load its whole area.
+        .annotate(crisis_id=F("campaign__crisis_id"), crisis_title=F("campaign__crisis__title"))
+        .order_by("updated_at", "id")
+    )
+    return [
+        {
+            "campaign_id": str(checkin.campaign_id),
+            "crisis": {"id": str(checkin.crisis_id), "title": checkin.crisis_title},
+            "status": checkin.status,
+            "message": unseal(cipher, checkin, "message"),
+            # A check-in keeps only the time of its latest answer (no creation time is stored).
+            "updated_at": checkin.updated_at.isoformat(),
+        }
+        for checkin in checkins
+    ]
+
+
+def traveller_deliveries(*, traveller_id: uuid.UUID) -> list[dict[str, Any]]:
+    """What was sent to the traveller: outcomes only, as stored (no text, no address, no retry bookkeeping)."""
+    deliveries = (
+        Delivery.objects.filter(traveller_id=traveller_id)  # the (traveller, campaign, channel) index
+        .order_by("id")
+        .values(
+            "campaign_id",
+            "channel",
+            "status",
+            "attempts",
+            "provider_message_id",
+            "sent_at",
+            crisis_id=F("campaign__crisis_id"),
+            crisis_title=F("campaign__crisis__title"),
+            # The fan-out writes a campaign's deliveries in the campaign's own transaction,
+            # so the campaign's creation time is when each delivery was created.
+            created_at=F("campaign__created_at"),
+        )
+    )
+    return [
+        {
+            "campaign_id": str(row["campaign_id"]),
+            "crisis": {"id": str(row["crisis_id"]), "title": row["crisis_title"]},
+            "channel": row["channel"],
+            "status": row["status"],
+            "attempts": row["attempts"],
+            # The provider's reference for the message sent to the caller: theirs to quote
+            # to the provider, and no credential.
+            "provider_message_id": row["provider_message_id"] or None,
+            "created_at": row["created_at"].isoformat(),
+            "sent_at": _iso(row["sent_at"]),
+        }
+        for row in deliveries
+    ]

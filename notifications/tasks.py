@@ -1,14 +1,14 @@
 """django-q2 entry points: ids in, a service call, nothing else."""
 
 from consular.task_errors import without_error_details
-from notifications import services
+from notifications.services import sending
 
 
 @without_error_details
 def send_batch(campaign_id: str, first: int, last: int) -> int:
-    return services.send_batch(campaign_id=campaign_id, first=first, last=last)
+    return sending.send_batch(campaign_id=campaign_id, first=first, last=last)
 
 
 @without_error_details
 def sweep_deliveries() -> int:
-    return services.deliveries_sweep()
+    return sending.deliveries_sweep()

@@ -8,7 +8,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from consular.errors import DomainError
-from notifications import services
+from notifications.services import checkins
 
 TEXT = {
     "en": {
@@ -65,7 +65,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def checkin_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        campaign, traveller = services.checkin_context(token)
+        campaign, traveller = checkins.checkin_context(token)
     except DomainError as error:
         lang, text = _text(request.headers.get("Accept-Language", "en")[:2])
         message = text["gone"] if error.status == 410 else text["missing"]
@@ -78,12 +78,12 @@ def checkin_page(request: HttpRequest, token: str) -> HttpResponse:
         status = request.POST.get("status", "")
         message = request.POST.get("message", "")[:500] or None
         try:
-            services.checkin_record(token=token, status=status, message=message)
+            checkins.checkin_record(token=token, status=status, message=message)
         except DomainError as error:
             page = render(request, "notifications/checkin.html", {**context, "problem": error.message})
             page.status_code = error.status
             return _no_store(page)
-    current = services.current_checkin(campaign, traveller)
+    current = checkins.current_checkin(campaign, traveller)
     if current is not None:
         context["answered"] = text["thanks_safe"] if current.status == "safe" else text["thanks_help"]
     return _no_store(render(request, "notifications/checkin.html", context))

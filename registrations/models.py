@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GistIndex
 from django.db import models
 from django.db.models import F, Func, Value
-from django.utils import timezone
 
 from consular.geometry import GeometryField
 
@@ -147,14 +146,3 @@ class Stay(models.Model):
                 name="stay_point_matches_precision",
             ),
         ]
-
-
-class Erasure(models.Model):
-    """Ledger of erasures: ids only, so they can be re-applied after restoring an older backup."""
-
-    id = models.BigAutoField(primary_key=True)
-    traveller_id = models.UUIDField(null=True)
-    user_id = models.UUIDField(null=True)
-    data_key_ids = models.JSONField(default=list)
-    reason = models.CharField(max_length=16)  # "request" (the person asked) or "retention"
-    erased_at = models.DateTimeField(default=timezone.now)

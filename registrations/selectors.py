@@ -5,16 +5,17 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import Max, Prefetch, QuerySet
+from django.db.models.functions import Coalesce, TruncDate
 
 from accounts.models import User
 from consular.crypto import Cipher, unseal
 from consular.models import DataKey
 from consular.rows import RowShape, fetch_one
-from notifications.models import CheckIn, Delivery
 from registrations.models import Stay, Traveller, Trip
 
 
@@ -101,88 +102,61 @@ def trip_as_dict(*, trip: Trip, cipher: Cipher) -> dict[str, Any]:
     }
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def checkins_as_dicts(*, traveller: Traveller, cipher: Cipher) -> list[dict[str, Any]]:
-    """The traveller's own answers to "are you safe?", message decrypted (a failed decrypt raises)."""
-    checkins = (
-        CheckIn.objects.filter(traveller_id=traveller.pk)
-        # Only the crisis's id and title: select_related would load its whole area.
-        .annotate(crisis_id=F("campaign__crisis_id"), crisis_title=F("campaign__crisis__title"))
-        .order_by("updated_at", "id")
-    )
-    return [
-        {
-            "campaign_id": str(checkin.campaign_id),
-            "crisis": {"id": str(checkin.crisis_id), "title": checkin.crisis_title},
-            "status": checkin.status,
-            "message": unseal(cipher, checkin, "message"),
-            # A check-in keeps only the time of its latest answer (no creation time is stored).
-            "updated_at": checkin.updated_at.isoformat(),
-        }
-        for checkin in checkins
-    ]
-
-
-def deliveries_as_dicts(*, traveller: Traveller) -> list[dict[str, Any]]:
-    """What was sent to the traveller: outcomes only, as stored (no text, no address, no retry bookkeeping)."""
-    deliveries = (
-        Delivery.objects.filter(traveller_id=traveller.pk)  # the (traveller, campaign, channel) index
-        .order_by("id")
-        .values(
-            "campaign_id",
-            "channel",
-            "status",
-            "attempts",
-            "provider_message_id",
-            "sent_at",
-            crisis_id=F("campaign__crisis_id"),
-            crisis_title=F("campaign__crisis__title"),
-            # The fan-out writes a campaign's deliveries in the campaign's own transaction,
-            # so the campaign's creation time is when each delivery was created.
-            created_at=F("campaign__created_at"),
-        )
-    )
-    return [
-        {
-            "campaign_id": str(row["campaign_id"]),
-            "crisis": {"id": str(row["crisis_id"]), "title": row["crisis_title"]},
-            "channel": row["channel"],
-            "status": row["status"],
-            "attempts": row["attempts"],
-            # The provider's reference for the message sent to the caller: theirs to quote
-            # to the provider, and no credential.
-            "provider_message_id": row["provider_message_id"] or None,
-            "created_at": row["created_at"].isoformat(),
-            "sent_at": _iso(row["sent_at"]),
-        }
-        for row in deliveries
-    ]
-
-
-def export_of(*, user: User) -> dict[str, Any]:
-    """Everything held about the caller, decrypted."""
-    traveller = traveller_of(user=user)
-    document: dict[str, Any] = {
-        "account": {
-            "id": str(user.pk),
-            "email": user.email,
-            "role": user.role,
-            "created_at": user.date_joined.isoformat(),
-        },
-        "registration": None,
+def registration_export(*, user: User, traveller: Traveller) -> dict[str, Any]:
+    """The register's part of a person's export (privacy.services.export): the registration, decrypted."""
+    cipher = traveller.data_key.cipher()
+    return {
+        "reference": traveller.ref,
+        "created_at": traveller.created_at.isoformat(),
+        "updated_at": traveller.updated_at.isoformat(),
+        "profile": profile_of(traveller=traveller, cipher=cipher),
+        "trips": [trip_as_dict(trip=trip, cipher=cipher) for trip in trips_of(user=user)],
     }
-    if traveller is not None:
-        cipher = traveller.data_key.cipher()
-        document["registration"] = {
-            "reference": traveller.ref,
-            "created_at": traveller.created_at.isoformat(),
-            "updated_at": traveller.updated_at.isoformat(),
-            "profile": profile_of(traveller=traveller, cipher=cipher),
-            "trips": [trip_as_dict(trip=trip, cipher=cipher) for trip in trips_of(user=user)],
-            "checkins": checkins_as_dicts(traveller=traveller, cipher=cipher),
-            "deliveries": deliveries_as_dicts(traveller=traveller),
-        }
-    return document
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How to reach a traveller, decrypted for one use (a send, a reveal): never stored or logged."""
+
+    given_name: str | None  # None for a registration whose profile is not written yet
+    family_name: str | None
+    phone: str | None
+    email: str | None
+    language: str
+
+
+def contact_of(*, traveller: Traveller) -> Contact:
+    """The traveller's contact details; a failed decryption raises (consular.crypto.DecryptionError)."""
+    cipher = traveller.data_key.cipher()
+    return Contact(
+        given_name=unseal(cipher, traveller, "given_name"),
+        family_name=unseal(cipher, traveller, "family_name"),
+        phone=unseal(cipher, traveller, "phone"),
+        email=unseal(cipher, traveller, "email"),
+        language=traveller.language,
+    )
+
+
+# --- Retention ------------------------------------------------------------------------
+
+
+def _last_day() -> Coalesce:
+    # The end of the last trip (a stay never outlasts its trip), or for a registration
+    # without trips its last change: otherwise it would never expire.
+    return Coalesce(Max("trips__end_date"), TruncDate("updated_at"))
+
+
+def registrations_expired(*, before: date, excluding: set[uuid.UUID], limit: int) -> list[Traveller]:
+    """Registrations whose last trip ended (without trips: that last changed) before the day, in id order."""
+    return list(
+        Traveller.objects.alias(last_day=_last_day())
+        .filter(last_day__lt=before)
+        .exclude(pk__in=excluding)
+        .order_by("pk")[:limit]
+    )
+
+
+def registration_expired(*, traveller_id: uuid.UUID, before: date) -> bool:
+    """Checked again under the registration's lock: a trip added since it was selected keeps it."""
+    still = Traveller.objects.filter(pk=traveller_id).alias(last_day=_last_day())
+    return still.filter(last_day__lt=before).exists()

@@ -84,7 +84,8 @@ def registered_citizen(
     *, email: str | None = None, profile: dict | None = None, trips: list[dict] | None = None
 ) -> User:
     """A citizen with a profile and trips, written through the services as the API would."""
-    from registrations.services import profile_write, trip_create
+    from registrations.services.profiles import profile_write
+    from registrations.services.trips import trip_create
 
     user = UserFactory(**({"email": email} if email else {}))
     profile_write(user=user, data=profile or profile_payload(), partial=False)
@@ -116,7 +117,7 @@ def traveller_with_stay(
 
     from consular.models import DataKey
     from registrations.models import Traveller, Trip
-    from registrations.services import apply_profile
+    from registrations.services.profiles import apply_profile
     from registrations.validation import validate_profile
 
     n = next(_travellers)
@@ -176,14 +177,14 @@ def add_stay(
 def launched_campaign(user, crisis, *, message: str = "Are you safe? {checkin_url}", channels=("email",),
                       ask_checkin: bool = True):  # fmt: skip
     """A campaign launched through the service, as the API would (batches queue on commit)."""
-    from notifications import services
+    from notifications.services import campaigns
 
-    request = services.campaign_validate(
+    request = campaigns.campaign_validate(
         {"messages": {"en": message}, "default_language": "en", "channels": list(channels),
          "ask_checkin": ask_checkin, "include_country_only": False},
         crisis=crisis,
     )  # fmt: skip
-    return services.campaign_launch(crisis=crisis, user=user, request=request)
+    return campaigns.campaign_launch(crisis=crisis, user=user, request=request)
 
 
 def square(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
@@ -207,7 +208,7 @@ def crisis_payload(**overrides: object) -> dict:
 def declared_crisis(user, **overrides: object):
     from django.utils.dateparse import parse_datetime
 
-    from crises.services import crisis_declare
+    from crises.services.lifecycle import crisis_declare
 
     payload = crisis_payload(**overrides)
     return crisis_declare(

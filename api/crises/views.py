@@ -20,12 +20,15 @@ from api.crises.serializers import (
     RevealInput,
     RevealRequestOutput,
 )
+from api.lookups import crisis_or_404
 from api.pagination import CappedPageNumberPagination, paginated_response
 from api.permissions import IsOfficer, IsStaff, IsSupervisor
 from consular.errors import DomainError
-from crises import selectors, services
+from crises import selectors
 from crises.models import Crisis, RevealRequest, Status
 from crises.reports import affected_report
+from crises.services import lifecycle, reveals
+from crises.suppression import threshold_for
 from notifications.selectors import crisis_checkins
 
 
@@ -39,10 +42,7 @@ class CrisisEditorPermission(IsStaff):
 
 
 def _crisis(request: Request, crisis_id: uuid.UUID) -> Crisis:
-    crisis = selectors.crisis_for(user=request.user, crisis_id=crisis_id)
-    if crisis is None:
-        raise NotFound()
-    return crisis
+    return crisis_or_404(user=request.user, crisis_id=crisis_id)
 
 
 class CrisisListView(APIView):
@@ -68,7 +68,7 @@ class CrisisListView(APIView):
     def post(self, request: Request) -> Response:
         data = CrisisInput(data=request.data)
         data.is_valid(raise_exception=True)
-        crisis = services.crisis_declare(user=request.user, **data.validated_data)
+        crisis = lifecycle.crisis_declare(user=request.user, **data.validated_data)
         return Response(CrisisOutput(crisis).data, status=status.HTTP_201_CREATED)
 
 
@@ -85,7 +85,7 @@ class CrisisDetailView(APIView):
         crisis = _crisis(request, crisis_id)
         data = CrisisPatchInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        crisis = services.crisis_update(crisis=crisis, user=request.user, changes=data.validated_data)
+        crisis = lifecycle.crisis_update(crisis=crisis, user=request.user, changes=data.validated_data)
         return Response(CrisisOutput(crisis).data)
 
 
@@ -94,7 +94,7 @@ class CrisisAreaView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, crisis_id: uuid.UUID) -> Response:
-        return Response(services.area_feature(_crisis(request, crisis_id)))
+        return Response(lifecycle.area_feature(_crisis(request, crisis_id)))
 
 
 class CrisisTransitionView(APIView):
@@ -103,7 +103,7 @@ class CrisisTransitionView(APIView):
 
     @extend_schema(request=None, responses=CrisisOutput)
     def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
-        crisis = services.crisis_transition(
+        crisis = lifecycle.crisis_transition(
             crisis=_crisis(request, crisis_id), user=request.user, action=self.action_name
         )
         return Response(CrisisOutput(crisis).data)
@@ -116,12 +116,12 @@ class AffectedView(APIView):
     def get(self, request: Request, crisis_id: uuid.UUID) -> Response:
         crisis = _crisis(request, crisis_id)
         counts = selectors.affected_counts(crisis=crisis, user=request.user)
-        k = settings.SUPPRESS_BELOW if request.user.role == Role.ANALYST else None
+        k = threshold_for(request.user)
         checkins = crisis_checkins(crisis=crisis, user=request.user)
         return Response(affected_report(crisis=crisis, counts=counts, suppress_below=k, checkins=checkins))
 
 
-def _reveal_response(result: services.RevealResult) -> Response:
+def _reveal_response(result: reveals.RevealResult) -> Response:
     if result.request is not None and result.travellers is None:
         body = {"status": "pending_approval", "request": RevealRequestOutput(result.request).data}
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Cache-Control": "no-store"})
@@ -138,7 +138,7 @@ class RevealView(APIView):
         crisis = _crisis(request, crisis_id)
         data = RevealInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return _reveal_response(services.reveal(crisis=crisis, user=request.user, **data.validated_data))
+        return _reveal_response(reveals.reveal(crisis=crisis, user=request.user, **data.validated_data))
 
 
 def _reveal_request(request: Request, request_id: uuid.UUID) -> RevealRequest:
@@ -164,7 +164,7 @@ class RevealDecisionView(APIView):
 
     @extend_schema(request=None, responses=RevealRequestOutput)
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
-        decided = services.reveal_decide(
+        decided = reveals.reveal_decide(
             request=_reveal_request(request, request_id), user=request.user, approve=self.approve
         )
         return Response(RevealRequestOutput(decided).data)
@@ -175,4 +175,4 @@ class RevealFetchView(APIView):
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
-        return _reveal_response(services.reveal_fetch(request=_reveal_request(request, request_id), user=request.user))
+        return _reveal_response(reveals.reveal_fetch(request=_reveal_request(request, request_id), user=request.user))

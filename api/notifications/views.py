@@ -3,7 +3,6 @@ from __future__ import annotations
 import re
 import uuid
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -12,12 +11,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
-from api.crises.views import _crisis
+from api.lookups import crisis_or_404
 from api.notifications.serializers import CampaignAccepted, CampaignInput, CheckInInput, DryRunOutput
 from api.permissions import IsOfficer, IsStaff, Public
 from consular.errors import DomainError
-from notifications import selectors, services
+from crises.suppression import threshold_for
+from notifications import selectors
+from notifications.services import campaigns, checkins
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
 
@@ -32,18 +32,18 @@ class CampaignCreateView(APIView):
 
     @extend_schema(request=CampaignInput, responses={200: DryRunOutput, 202: CampaignAccepted})
     def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
-        crisis = _crisis(request, crisis_id)
+        crisis = crisis_or_404(user=request.user, crisis_id=crisis_id)
         key = request.headers.get("Idempotency-Key", "")
         if key and not _IDEMPOTENCY_KEY.match(key):
             raise DomainError("invalid", "Invalid Idempotency-Key header: 8 to 100 of A-Z a-z 0-9 . _ : -.")
         data = CampaignInput(data=request.data)
         data.is_valid(raise_exception=True)
         dry_run = data.validated_data.pop("dry_run")
-        wanted = services.campaign_validate(data.validated_data, crisis=crisis)
+        wanted = campaigns.campaign_validate(data.validated_data, crisis=crisis)
         if dry_run:
-            result = services.campaign_dry_run(crisis=crisis, user=request.user, request=wanted)
+            result = campaigns.campaign_dry_run(crisis=crisis, user=request.user, request=wanted)
             return Response(DryRunOutput(result).data)
-        campaign = services.campaign_launch(crisis=crisis, user=request.user, request=wanted, idempotency_key=key)
+        campaign = campaigns.campaign_launch(crisis=crisis, user=request.user, request=wanted, idempotency_key=key)
         return _accepted(campaign)
 
 
@@ -59,7 +59,7 @@ class CampaignDetailView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, campaign_id: uuid.UUID) -> Response:
-        k = settings.SUPPRESS_BELOW if request.user.role == Role.ANALYST else None
+        k = threshold_for(request.user)
         return Response(selectors.campaign_progress(_campaign(request, campaign_id), suppress_below=k))
 
 
@@ -68,7 +68,7 @@ class CampaignCloseView(APIView):
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, campaign_id: uuid.UUID) -> Response:
-        campaign = services.campaign_close(campaign=_campaign(request, campaign_id), user=request.user)
+        campaign = campaigns.campaign_close(campaign=_campaign(request, campaign_id), user=request.user)
         return Response(selectors.campaign_progress(campaign))
 
 
@@ -85,8 +85,8 @@ class CheckInView(APIView):
         return response
 
     def _answer(self, token: str) -> dict:
-        campaign, traveller = services.checkin_context(token)
-        current = services.current_checkin(campaign, traveller)
+        campaign, traveller = checkins.checkin_context(token)
+        current = checkins.current_checkin(campaign, traveller)
         return {"crisis": campaign.crisis.title, "status": current.status if current else None}
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
@@ -95,8 +95,8 @@ class CheckInView(APIView):
 
     @extend_schema(request=CheckInInput, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, token: str) -> Response:
-        services.checkin_context(token)  # a forged or expired token is refused before the body is read
+        checkins.checkin_context(token)  # a forged or expired token is refused before the body is read
         data = CheckInInput(data=request.data)
         data.is_valid(raise_exception=True)
-        services.checkin_record(token=token, **data.validated_data)
+        checkins.checkin_record(token=token, **data.validated_data)
         return Response(self._answer(token))

@@ -13,8 +13,11 @@ from rest_framework.views import APIView
 from api.pagination import CappedPageNumberPagination, paginated_response
 from api.permissions import IsCitizen
 from api.registrations.serializers import ProfileSchema, TripSchema, TripWrittenSchema
-from registrations import selectors, services
+from privacy.services.erasure import person_erase
+from privacy.services.export import export_for
+from registrations import selectors
 from registrations.models import Trip
+from registrations.services import profiles, trips
 
 
 class PersonalDataView(APIView):
@@ -58,7 +61,7 @@ class ProfileView(PersonalDataView):
         return self._write(request, partial=True)
 
     def _write(self, request: Request, *, partial: bool) -> Response:
-        traveller = services.profile_write(user=request.user, data=request.data, partial=partial)
+        traveller = profiles.profile_write(user=request.user, data=request.data, partial=partial)
         return Response(selectors.profile_of(traveller=traveller, cipher=traveller.data_key.cipher()))
 
 
@@ -72,7 +75,7 @@ class TripListView(PersonalDataView):
 
     @extend_schema(request=TripSchema, responses={201: TripWrittenSchema})
     def post(self, request: Request) -> Response:
-        trip, warnings = services.trip_create(user=request.user, data=request.data)
+        trip, warnings = trips.trip_create(user=request.user, data=request.data)
         return Response(_trip_body(trip, warnings), status=status.HTTP_201_CREATED)
 
 
@@ -89,28 +92,28 @@ class TripDetailView(PersonalDataView):
 
     @extend_schema(request=TripSchema, responses=TripWrittenSchema)
     def put(self, request: Request, trip_id: uuid.UUID) -> Response:
-        trip, warnings = services.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=False)
+        trip, warnings = trips.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=False)
         return Response(_trip_body(trip, warnings))
 
     @extend_schema(request=TripSchema, responses=TripWrittenSchema)
     def patch(self, request: Request, trip_id: uuid.UUID) -> Response:
-        trip, warnings = services.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=True)
+        trip, warnings = trips.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=True)
         return Response(_trip_body(trip, warnings))
 
     @extend_schema(responses={204: None})
     def delete(self, request: Request, trip_id: uuid.UUID) -> Response:
-        services.trip_delete(trip=self._trip(request, trip_id))
+        trips.trip_delete(trip=self._trip(request, trip_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ExportView(PersonalDataView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response(services.export_for(user=request.user))
+        return Response(export_for(user=request.user))
 
 
 class MeView(PersonalDataView):
     @extend_schema(responses={204: None}, description="Erase everything held about the caller (crypto-shredding).")
     def delete(self, request: Request) -> Response:
-        services.person_erase(user=request.user)
+        person_erase(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

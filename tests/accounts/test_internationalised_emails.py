@@ -115,7 +115,7 @@ def test_reindex_emails_reports_an_unreadable_account_and_carries_on_with_the_ot
 
 
 def test_reindex_emails_lets_an_import_recognise_a_registration_stored_before(tmp_path):
-    from registrations.services import contact_email_blind_index
+    from registrations.services.profiles import contact_email_blind_index
     from tests.registrations.test_import import line, run_import
 
     user = registered_citizen(profile=profile_payload(email=PUNYCODE, passport_number=None))

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from consular.audit import audit_record
-from registrations.services import profile_write
+from registrations.services.profiles import profile_write
 from tests.factories import UserFactory, profile_payload
 
 

@@ -2,7 +2,7 @@ import pytest
 
 from consular.models import AuditEntry
 from crises.models import RevealRequest
-from crises.services import crisis_transition
+from crises.services.lifecycle import crisis_transition
 from tests.factories import declared_crisis, traveller_with_stay
 
 REASON = "Cyclone landfall: welfare calls to every affected citizen."
@@ -70,7 +70,7 @@ def test_analysts_cannot_reveal(client_for, ann, ada):
 
 
 def test_if_the_audit_entry_cannot_be_written_nothing_is_revealed(client_for, olivia, ada, monkeypatch):
-    from crises import services
+    from crises.services import reveals
 
     crisis = active_crisis(ada)
     traveller_with_stay(lon=178.0, lat=-18.0)
@@ -78,7 +78,7 @@ def test_if_the_audit_entry_cannot_be_written_nothing_is_revealed(client_for, ol
     def broken(**kwargs):
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr(services, "audit_record", broken)
+    monkeypatch.setattr(reveals, "audit_record", broken)
     client = client_for(olivia)
     client.raise_request_exception = False
     response = reveal(client, crisis)
@@ -156,7 +156,7 @@ def test_the_approval_threshold_counts_a_users_reveals_over_a_day_not_one_at_a_t
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reveals_at_once_are_counted_together_against_the_threshold(olivia, ada, settings):
-    from crises import services
+    from crises.services import reveals
     from tests.concurrency import run_together
 
     settings.REVEAL_APPROVAL_ABOVE = 2
@@ -168,7 +168,7 @@ def test_two_reveals_at_once_are_counted_together_against_the_threshold(olivia, 
     results = []
 
     def reveal_in(country):
-        results.append(services.reveal(crisis=crisis, user=olivia, reason=REASON, country=country))
+        results.append(reveals.reveal(crisis=crisis, user=olivia, reason=REASON, country=country))
 
     assert run_together(lambda: reveal_in("FJ"), lambda: reveal_in("TO"))[1] == []
     # One of them sees the other's two people and goes to a supervisor.

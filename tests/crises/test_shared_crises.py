@@ -10,8 +10,9 @@ import pytest
 from accounts.models import Role
 from consular.models import AuditEntry
 from crises.models import Crisis
-from crises.services import crisis_transition
-from notifications import messages, services
+from crises.services.lifecycle import crisis_transition
+from notifications import messages
+from notifications.services import checkins
 from tests.factories import PostFactory, StaffFactory, add_stay, declared_crisis, launched_campaign, traveller_with_stay
 
 FIJI_AND_TONGA = {"type": "Polygon", "coordinates": [[[177, -22], [186, -22], [186, -16], [177, -16], [177, -22]]]}
@@ -81,7 +82,7 @@ def test_a_supervisor_of_the_same_post_sees_the_campaign(client_for, fiona, fred
 def test_check_in_counts_are_the_callers_posts_only(client_for, fiona, tina, crisis):
     traveller = traveller_with_stay(lon=178.0, lat=-18.0, country="FJ")
     campaign = launched_campaign(fiona, crisis)
-    services.checkin_record(token=messages.checkin_token(campaign.pk, traveller.pk), status="need_help", message=None)
+    checkins.checkin_record(token=messages.checkin_token(campaign.pk, traveller.pk), status="need_help", message=None)
     fiji = client_for(fiona).get(f"/api/v1/crises/{crisis.pk}/affected").json()
     tonga = client_for(tina).get(f"/api/v1/crises/{crisis.pk}/affected").json()
     assert fiji["checkins"] == {"safe": 0, "need_help": 1, "no_response": 0}

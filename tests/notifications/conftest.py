@@ -18,7 +18,7 @@ def _mail_in_memory(settings):
 
 @pytest.fixture
 def active_crisis(ada):
-    from crises.services import crisis_transition
+    from crises.services.lifecycle import crisis_transition
     from tests.factories import declared_crisis
 
     return crisis_transition(crisis=declared_crisis(ada), user=ada, action="activate")

@@ -89,7 +89,7 @@ def test_a_campaign_with_no_recipients_is_accepted_with_zero_and_done(officer, a
 
 
 def test_an_idempotency_key_reused_for_another_crisis_is_409(officer, olivia, active_crisis, three_affected, sms):
-    from crises.services import crisis_transition
+    from crises.services.lifecycle import crisis_transition
     from tests.factories import declared_crisis
 
     assert launch(officer, active_crisis, HTTP_IDEMPOTENCY_KEY="retry-key-12345").status_code == 202
@@ -149,7 +149,7 @@ def test_sms_is_refused_when_no_provider_is_configured(officer, active_crisis, t
 
 @pytest.mark.parametrize("action", [None, "close"])
 def test_campaigns_go_only_to_active_crises(officer, ada, action, sms):
-    from crises.services import crisis_transition
+    from crises.services.lifecycle import crisis_transition
     from tests.factories import declared_crisis
 
     crisis = declared_crisis(ada)
@@ -190,7 +190,7 @@ def test_a_campaign_reaches_exactly_the_people_the_affected_counts_count(olivia,
     from shapely.geometry import Point
 
     from crises.selectors import affected_counts
-    from notifications import services
+    from notifications.services import campaigns
     from registrations.models import Stay
 
     traveller_with_stay(lon=178.0, lat=-18.0)
@@ -206,23 +206,23 @@ def test_a_campaign_reaches_exactly_the_people_the_affected_counts_count(olivia,
         precision="country", start_date=stay.start_date, end_date=stay.end_date,
     )  # fmt: skip
     counts = affected_counts(crisis=active_crisis, user=olivia)
-    request = services.campaign_validate(
+    request = campaigns.campaign_validate(
         {**CAMPAIGN, "channels": ["sms"], "include_country_only": True}, crisis=active_crisis
     )
-    assert services.campaign_dry_run(crisis=active_crisis, user=olivia, request=request).recipients == 3
-    campaign = services.campaign_launch(crisis=active_crisis, user=olivia, request=request)
+    assert campaigns.campaign_dry_run(crisis=active_crisis, user=olivia, request=request).recipients == 3
+    campaign = campaigns.campaign_launch(crisis=active_crisis, user=olivia, request=request)
     assert sum(counts.located.values()) + sum(counts.country_only.values()) == campaign.recipients == 3
     assert Delivery.objects.filter(campaign=campaign).count() == 3
 
 
 def test_a_launch_checked_before_its_crisis_closed_is_refused_once_it_has(olivia, active_crisis, three_affected, sms):
     from crises.models import Crisis
-    from notifications import services
+    from notifications.services import campaigns
 
-    request = services.campaign_validate({**CAMPAIGN, "include_country_only": False}, crisis=active_crisis)
+    request = campaigns.campaign_validate({**CAMPAIGN, "include_country_only": False}, crisis=active_crisis)
     # Active when checked; closed by the time the launch runs.
     Crisis.objects.filter(pk=active_crisis.pk).update(status="closed")
     with pytest.raises(DomainError) as error:
-        services.campaign_launch(crisis=active_crisis, user=olivia, request=request)
+        campaigns.campaign_launch(crisis=active_crisis, user=olivia, request=request)
     assert error.value.status == 409
     assert not Campaign.objects.exists()

@@ -2,20 +2,21 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from notifications import messages, services
+from notifications import messages
 from notifications.models import CheckIn
+from notifications.services import campaigns
 from tests.factories import traveller_with_stay
 
 
 @pytest.fixture
 def campaign_and_traveller(olivia, active_crisis, sms):
     traveller = traveller_with_stay(lon=178.0, lat=-18.0, given_name="Mele")
-    request = services.campaign_validate(
+    request = campaigns.campaign_validate(
         {"messages": {"en": "Are you safe? {checkin_url}"}, "default_language": "en", "channels": ["sms"],
          "ask_checkin": True, "include_country_only": False},
         crisis=active_crisis,
     )  # fmt: skip
-    campaign = services.campaign_launch(crisis=active_crisis, user=olivia, request=request)
+    campaign = campaigns.campaign_launch(crisis=active_crisis, user=olivia, request=request)
     return campaign, traveller
 
 
@@ -63,7 +64,7 @@ def test_an_expired_token_is_410(api, token, settings):
 
 
 def test_a_closed_campaign_is_410(api, token, campaign_and_traveller, olivia):
-    services.campaign_close(campaign=campaign_and_traveller[0], user=olivia)
+    campaigns.campaign_close(campaign=campaign_and_traveller[0], user=olivia)
     assert api.post(f"/api/v1/checkins/{token}", {"status": "safe"}, format="json").status_code == 410
 
 

@@ -6,13 +6,13 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from notifications import services
 from notifications.models import Campaign, Delivery
+from notifications.services import campaigns, sending
 from tests.factories import traveller_with_stay
 
 
 def launch(officer_user, crisis, channels=("sms",), messages=None):
-    request = services.campaign_validate(
+    request = campaigns.campaign_validate(
         {
             "messages": messages
             or {"en": "Cyclone: {given_name}, reply via {checkin_url}", "fr": "Cyclone : {given_name}"},
@@ -23,11 +23,11 @@ def launch(officer_user, crisis, channels=("sms",), messages=None):
         },
         crisis=crisis,
     )
-    return services.campaign_launch(crisis=crisis, user=officer_user, request=request)
+    return campaigns.campaign_launch(crisis=crisis, user=officer_user, request=request)
 
 
 def run_batches(campaign):
-    return services.send_batch(campaign_id=str(campaign.pk), first=0, last=2**62)
+    return sending.send_batch(campaign_id=str(campaign.pk), first=0, last=2**62)
 
 
 def test_each_recipient_gets_one_sms_in_their_language_with_a_checkin_link(olivia, active_crisis, sms, settings):
@@ -114,18 +114,18 @@ def test_a_claim_held_by_another_worker_is_not_sent_twice(olivia, active_crisis,
     traveller_with_stay(lon=178.0, lat=-18.0)
     campaign = launch(olivia, active_crisis)
     (delivery_id,) = Delivery.objects.values_list("id", flat=True)
-    claimed = services.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10)
+    claimed = sending.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10)
     assert len(claimed) == 1
-    assert services.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10) == []
+    assert sending.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10) == []
 
 
 def test_an_expired_lease_is_claimed_again_and_counts_an_attempt(olivia, active_crisis, sms):
     traveller_with_stay(lon=178.0, lat=-18.0)
     campaign = launch(olivia, active_crisis)
     (delivery_id,) = Delivery.objects.values_list("id", flat=True)
-    services.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10)
+    sending.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10)
     Delivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))  # that worker died
-    (row,) = services.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10)
+    (row,) = sending.claim(campaign_id=str(campaign.pk), first=delivery_id, last=delivery_id, limit=10)
     assert row[3] == 2
 
 
@@ -135,7 +135,7 @@ def test_the_sweeper_queues_due_retries_and_abandoned_claims(olivia, active_cris
     traveller_with_stay(lon=178.0, lat=-18.0)
     launch(olivia, active_crisis)
     Delivery.objects.update(status="sending", lease_until=timezone.now() - timedelta(seconds=5))
-    assert services.deliveries_sweep() == 1
+    assert sending.deliveries_sweep() == 1
     assert OrmQ.objects.count() == 1
 
 
@@ -175,12 +175,12 @@ def test_the_sweeper_queues_the_batches_of_a_launch_interrupted_before_queueing(
     traveller_with_stay(lon=178.0, lat=-18.0)
     campaign = launch(olivia, active_crisis)  # its on-commit queueing never runs here, as if the process died
     Campaign.objects.filter(pk=campaign.pk).update(created_at=timezone.now() - timedelta(minutes=6))
-    assert services.deliveries_sweep() == 1
+    assert sending.deliveries_sweep() == 1
     assert OrmQ.objects.count() == 1
     assert run_batches(campaign) == 1
     campaign.refresh_from_db()
     assert campaign.batches_queued_at is not None
-    assert services.deliveries_sweep() == 0
+    assert sending.deliveries_sweep() == 0
 
 
 def test_the_sweeper_leaves_a_launch_that_is_still_queueing_alone(olivia, active_crisis, sms):
@@ -188,12 +188,12 @@ def test_the_sweeper_leaves_a_launch_that_is_still_queueing_alone(olivia, active
 
     traveller_with_stay(lon=178.0, lat=-18.0)
     launch(olivia, active_crisis)
-    assert services.deliveries_sweep() == 0
+    assert sending.deliveries_sweep() == 0
     assert OrmQ.objects.count() == 0
 
 
 def test_erasing_a_traveller_removes_their_deliveries(olivia, active_crisis, sms):
-    from registrations.services import traveller_purge
+    from privacy.services.retention import traveller_purge
 
     kept, erased = traveller_with_stay(lon=178.0, lat=-18.0), traveller_with_stay(lon=178.1, lat=-18.0)
     launch(olivia, active_crisis)
@@ -206,10 +206,10 @@ def test_a_campaign_is_done_only_when_its_earlier_batch_has_also_finished(olivia
         traveller_with_stay(lon=178.0 + n / 10, lat=-18.0, phone=f"+6421555000{n}")
     campaign = launch(olivia, active_crisis)
     first, last = campaign.first_delivery_id, campaign.last_delivery_id
-    assert services.send_batch(campaign_id=str(campaign.pk), first=last, last=last) == 1
+    assert sending.send_batch(campaign_id=str(campaign.pk), first=last, last=last) == 1
     campaign.refresh_from_db()
     assert campaign.status == "queued"
-    assert services.send_batch(campaign_id=str(campaign.pk), first=first, last=last - 1) == 2
+    assert sending.send_batch(campaign_id=str(campaign.pk), first=first, last=last - 1) == 2
     campaign.refresh_from_db()
     assert campaign.status == "done"
 
@@ -303,7 +303,7 @@ def test_closing_the_crisis_closes_its_campaigns_and_their_check_ins(client_for,
 
     traveller = traveller_with_stay(lon=178.0, lat=-18.0)
     campaign = launch(olivia, active_crisis)
-    from crises.services import crisis_transition
+    from crises.services.lifecycle import crisis_transition
 
     crisis_transition(crisis=active_crisis, user=active_crisis.created_by, action="close")
     assert Campaign.objects.get().status == "closed"

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from crises.services import crisis_transition
+from crises.services.lifecycle import crisis_transition
 from notifications.models import Delivery
 from tests.factories import declared_crisis, launched_campaign, traveller_with_stay
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from registrations import services
+from privacy.services import erasure as erasure_services
 from registrations.models import Traveller
+from registrations.services import profiles, trips
 from tests.concurrency import run_together
 from tests.factories import UserFactory, profile_payload, trip_payload
 
@@ -16,8 +17,8 @@ def _run_together(*calls):
 def test_two_first_profile_writes_at_once_make_one_registration():
     user = UserFactory()
     errors = _run_together(
-        lambda: services.profile_write(user=user, data=profile_payload(given_name="First"), partial=False),
-        lambda: services.profile_write(user=user, data=profile_payload(given_name="Second"), partial=False),
+        lambda: profiles.profile_write(user=user, data=profile_payload(given_name="First"), partial=False),
+        lambda: profiles.profile_write(user=user, data=profile_payload(given_name="Second"), partial=False),
     )
     assert errors == []
     assert Traveller.objects.filter(user=user).count() == 1
@@ -27,8 +28,8 @@ def test_two_first_profile_writes_at_once_make_one_registration():
 def test_a_first_trip_and_a_first_profile_at_once_make_one_registration():
     user = UserFactory()
     errors = _run_together(
-        lambda: services.trip_create(user=user, data=trip_payload()),
-        lambda: services.profile_write(user=user, data=profile_payload(), partial=False),
+        lambda: trips.trip_create(user=user, data=trip_payload()),
+        lambda: profiles.profile_write(user=user, data=profile_payload(), partial=False),
     )
     assert errors == []
     traveller = Traveller.objects.get(user=user)
@@ -40,7 +41,7 @@ def test_a_trip_written_after_the_accounts_erasure_committed_is_404_not_a_500():
     from django.db import connection
 
     from consular.errors import DomainError
-    from registrations.services import trip_create
+    from registrations.services.trips import trip_create
     from tests.factories import registered_citizen, trip_payload
 
     citizen = registered_citizen()
@@ -72,7 +73,7 @@ def test_a_trip_deleted_while_a_put_of_it_is_writing_is_deleted_without_error(mo
     citizen = registered_citizen()
     trip = Trip.objects.select_related("traveller").get(traveller__user=citizen)
     writing = threading.Event()
-    real_write = services._write_trip
+    real_write = trips._write_trip
 
     def slow_write(*args, **kwargs):
         written = real_write(*args, **kwargs)
@@ -81,14 +82,14 @@ def test_a_trip_deleted_while_a_put_of_it_is_writing_is_deleted_without_error(mo
             time.sleep(0.5)  # the new stays inserted, the transaction still open
         return written
 
-    monkeypatch.setattr(services, "_write_trip", slow_write)
+    monkeypatch.setattr(trips, "_write_trip", slow_write)
 
     def delete():
         writing.wait(5)
-        services.trip_delete(trip=Trip.objects.select_related("traveller").get(pk=trip.pk))
+        trips.trip_delete(trip=Trip.objects.select_related("traveller").get(pk=trip.pk))
 
     errors = run_named(
-        put=lambda: services.trip_update(trip=trip, data=trip_payload(title="Moved"), partial=False), delete=delete
+        put=lambda: trips.trip_update(trip=trip, data=trip_payload(title="Moved"), partial=False), delete=delete
     )
     assert errors == {}
     assert not Trip.objects.filter(pk=trip.pk).exists()
@@ -103,12 +104,12 @@ def test_a_trip_written_after_the_accounts_erasure_committed_is_404(write):
 
     citizen = registered_citizen()
     trip = Trip.objects.select_related("traveller").get(traveller__user=citizen)  # the request's look-up
-    services.person_erase(user=citizen)  # committed since
+    erasure_services.person_erase(user=citizen)  # committed since
     with pytest.raises(DomainError) as error:
         if write == "delete":
-            services.trip_delete(trip=trip)
+            trips.trip_delete(trip=trip)
         else:
-            services.trip_update(trip=trip, data=trip_payload(), partial=False)
+            trips.trip_update(trip=trip, data=trip_payload(), partial=False)
     assert error.value.status == 404
 
 
@@ -121,14 +122,14 @@ def test_two_trips_at_once_one_below_the_cap_create_one_and_refuse_the_other():
     from registrations.models import Trip
 
     user = UserFactory()
-    traveller = services.traveller_get_or_create(user=user)
+    traveller = profiles.traveller_get_or_create(user=user)
     Trip.objects.bulk_create(
         Trip(id=uuid.uuid4(), traveller=traveller, start_date=date(2026, 11, 1), end_date=date(2026, 11, 30))
-        for _ in range(services.MAX_TRIPS_PER_TRAVELLER - 1)
+        for _ in range(trips.MAX_TRIPS_PER_TRAVELLER - 1)
     )
     errors = _run_together(
-        lambda: services.trip_create(user=user, data=trip_payload()),
-        lambda: services.trip_create(user=user, data=trip_payload()),
+        lambda: trips.trip_create(user=user, data=trip_payload()),
+        lambda: trips.trip_create(user=user, data=trip_payload()),
     )
     assert [(type(error), error.code) for error in errors] == [(DomainError, "too_many_trips")]
-    assert Trip.objects.filter(traveller=traveller).count() == services.MAX_TRIPS_PER_TRAVELLER
+    assert Trip.objects.filter(traveller=traveller).count() == trips.MAX_TRIPS_PER_TRAVELLER

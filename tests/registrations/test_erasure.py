@@ -9,7 +9,8 @@ from django.db import connection
 from accounts.models import AccessToken, User
 from consular.crypto import DecryptionError
 from consular.models import DataKey
-from registrations.models import Erasure, Stay, Traveller, Trip
+from privacy.models import Erasure
+from registrations.models import Stay, Traveller, Trip
 from registrations.selectors import profile_of
 from tests.factories import registered_citizen
 
@@ -62,7 +63,7 @@ def test_the_erasure_ledger_holds_ids_only(client_for, ana):
     assert entry.traveller_id == traveller_id
     assert entry.user_id == ana.pk
     with connection.cursor() as cursor:
-        cursor.execute("SELECT row_to_json(e)::text FROM registrations_erasure e")
+        cursor.execute("SELECT row_to_json(e)::text FROM privacy_erasure e")
         row = cursor.fetchone()[0]
     assert "ana" not in row.lower()
 
@@ -122,7 +123,7 @@ def _restore(table, rows):
 def test_a_ledger_line_that_cannot_be_read_is_reported_and_every_other_entry_reapplied(ana, tmp_path):
     from django.core.management import CommandError
 
-    from registrations.services import person_erase
+    from privacy.services.erasure import person_erase
 
     person_erase(user=ana)
     ledger = tmp_path / "erasure-ledger.jsonl"
@@ -164,10 +165,10 @@ def test_erasure_removes_the_travellers_id_from_pending_reveal_requests(client_f
 @pytest.mark.parametrize("few_ids", [100, 0], ids=["requests picked first", "every request's list joined"])
 def test_reapply_erasures_removes_erased_ids_from_restored_reveal_requests(ana, few_ids, monkeypatch):
     from crises.models import RevealRequest
-    from registrations import services
+    from crises.services import reveals
 
-    monkeypatch.setattr(services, "_FEW_IDS", few_ids)
-    from registrations.services import person_erase
+    monkeypatch.setattr(reveals, "_FEW_IDS", few_ids)
+    from privacy.services.erasure import person_erase
     from tests.factories import StaffFactory, declared_crisis
 
     officer = StaffFactory()
@@ -199,7 +200,7 @@ def _authenticated_before_the_erasure(user):
 
 
 def test_an_erasure_retried_after_the_first_committed_is_a_204(ana):
-    from registrations.services import person_erase
+    from privacy.services.erasure import person_erase
 
     retry = _authenticated_before_the_erasure(ana)
     person_erase(user=ana)
@@ -207,7 +208,7 @@ def test_an_erasure_retried_after_the_first_committed_is_a_204(ana):
 
 
 def test_an_export_after_the_erasure_committed_is_a_404(ana):
-    from registrations.services import person_erase
+    from privacy.services.erasure import person_erase
 
     export = _authenticated_before_the_erasure(ana)
     person_erase(user=ana)
@@ -228,7 +229,7 @@ def test_an_unwritable_ledger_file_refuses_the_erasure_and_erases_nothing(client
 def test_the_ledger_file_holds_the_erasure_before_it_commits(ana, settings, tmp_path):
     from django.db import transaction
 
-    from registrations.services import person_erase
+    from privacy.services.erasure import person_erase
 
     settings.ERASURE_LEDGER_FILE = str(tmp_path / "ledger.jsonl")
     with transaction.atomic():
@@ -242,10 +243,10 @@ def test_an_erasure_while_a_checkin_is_being_recorded_succeeds(monkeypatch, oliv
     import threading
     import time
 
-    from crises.services import crisis_transition
+    from crises.services.lifecycle import crisis_transition
     from notifications import messages
-    from notifications import services as notification_services
-    from registrations.services import person_erase
+    from notifications.services import checkins
+    from privacy.services.erasure import person_erase
     from tests.concurrency import run_named
     from tests.factories import declared_crisis, launched_campaign, trip_payload
 
@@ -254,7 +255,7 @@ def test_an_erasure_while_a_checkin_is_being_recorded_succeeds(monkeypatch, oliv
     citizen = registered_citizen(trips=[trip_payload(stays=suva)])
     token = messages.checkin_token(launched_campaign(olivia, crisis).pk, citizen.traveller.pk)
     answering = threading.Event()
-    real_seal = notification_services.seal
+    real_seal = checkins.seal
 
     def slow_seal(*args, **kwargs):
         if threading.current_thread().name == "checkin":
@@ -262,15 +263,13 @@ def test_an_erasure_while_a_checkin_is_being_recorded_succeeds(monkeypatch, oliv
             time.sleep(1.0)  # inside the check-in's transaction, its locks held
         return real_seal(*args, **kwargs)
 
-    monkeypatch.setattr(notification_services, "seal", slow_seal)
+    monkeypatch.setattr(checkins, "seal", slow_seal)
 
     def erase():
         answering.wait(5)
         person_erase(user=citizen)
 
-    errors = run_named(
-        checkin=lambda: notification_services.checkin_record(token=token, status="safe", message=None), erase=erase
-    )
+    errors = run_named(checkin=lambda: checkins.checkin_record(token=token, status="safe", message=None), erase=erase)
     assert "erase" not in errors
     assert not User.objects.filter(pk=citizen.pk).exists()
 
@@ -282,16 +281,17 @@ def _ledger(tmp_path):
 def test_a_ledger_write_cut_short_leaves_no_torn_line_for_the_retry(client_for, ana, tmp_path, monkeypatch):
     import errno
 
-    from registrations import services
+    from privacy.services import erasure as erasure_services
+    from privacy.services import ledger
 
-    services.person_erase(user=registered_citizen(email="first@example.test"))
+    erasure_services.person_erase(user=registered_citizen(email="first@example.test"))
     before = _ledger(tmp_path).read_bytes()
 
     def disk_full_after_40_bytes(descriptor, data):
         os.write(descriptor, data[:40])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(services, "_write_all", disk_full_after_40_bytes)
+    monkeypatch.setattr(ledger, "_write_all", disk_full_after_40_bytes)
     assert client_for(ana).delete("/api/v1/me").status_code == 503
     assert _ledger(tmp_path).read_bytes() == before
     monkeypatch.undo()
@@ -301,7 +301,8 @@ def test_a_ledger_write_cut_short_leaves_no_torn_line_for_the_retry(client_for, 
 
 
 def test_an_entry_after_a_line_torn_by_a_crash_starts_on_its_own_line(ana, tmp_path):
-    from registrations.services import person_erase, read_ledger_file
+    from privacy.services.erasure import person_erase
+    from privacy.services.ledger import read_ledger_file
 
     _ledger(tmp_path).write_text('{"traveller_id": "torn by a crash')
     person_erase(user=ana)
@@ -311,10 +312,10 @@ def test_an_entry_after_a_line_torn_by_a_crash_starts_on_its_own_line(ana, tmp_p
 
 
 def test_the_ledger_is_written_before_the_audit_logs_lock_is_taken(ana, monkeypatch):
-    from registrations import services
+    from privacy.services import erasure as erasure_services
 
     held = []
-    real_append = services.append_to_ledger_file
+    real_append = erasure_services.append_to_ledger_file
 
     def append_noting_advisory_locks(entries):
         with connection.cursor() as cursor:
@@ -322,7 +323,7 @@ def test_the_ledger_is_written_before_the_audit_logs_lock_is_taken(ana, monkeypa
             held.append(cursor.fetchone()[0])
         real_append(entries)
 
-    monkeypatch.setattr(services, "append_to_ledger_file", append_noting_advisory_locks)
-    services.person_erase(user=ana)
+    monkeypatch.setattr(erasure_services, "append_to_ledger_file", append_noting_advisory_locks)
+    erasure_services.person_erase(user=ana)
     # The audit chain's lock, which every audited action waits for, is not held through the fsync.
     assert held == [0]

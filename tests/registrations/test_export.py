@@ -2,7 +2,8 @@
 
 import pytest
 
-from notifications import messages, services
+from notifications import messages
+from notifications.services import sending
 from tests.factories import launched_campaign, profile_payload, registered_citizen, trip_payload
 
 # One stay in Suva for the whole trip, inside the declared crisis's area and time.
@@ -21,7 +22,7 @@ SUVA_TRIP = trip_payload(
 
 @pytest.fixture
 def active_crisis(ada):
-    from crises.services import crisis_transition
+    from crises.services.lifecycle import crisis_transition
     from tests.factories import declared_crisis
 
     return crisis_transition(crisis=declared_crisis(ada), user=ada, action="activate")
@@ -43,7 +44,7 @@ def ben():
 @pytest.fixture
 def campaign(olivia, active_crisis, ana, ben):
     campaign = launched_campaign(olivia, active_crisis)
-    services.send_batch(campaign_id=str(campaign.pk), first=0, last=2**62)
+    sending.send_batch(campaign_id=str(campaign.pk), first=0, last=2**62)
     return campaign
 
 
@@ -105,7 +106,9 @@ def test_a_retention_purge_waits_for_an_export_under_way(monkeypatch):
     import time
     from datetime import date, timedelta
 
-    from registrations import selectors, services
+    from privacy.services import export as export_services
+    from privacy.services import retention as retention_services
+    from registrations import selectors
     from registrations.models import Traveller
     from tests.concurrency import run_named
     from tests.factories import registered_citizen, trip_payload
@@ -128,9 +131,9 @@ def test_a_retention_purge_waits_for_an_export_under_way(monkeypatch):
 
     def purge():
         exporting.wait(5)
-        services.traveller_purge(traveller=traveller, reason="retention", expired_before=date.today())
+        retention_services.traveller_purge(traveller=traveller, reason="retention", expired_before=date.today())
 
-    errors = run_named(export=lambda: exported.update(services.export_for(user=citizen)), purge=purge)
+    errors = run_named(export=lambda: exported.update(export_services.export_for(user=citizen)), purge=purge)
     assert errors == {}
     assert len(exported["registration"]["trips"]) == 1  # whole, not cut by the purge
     assert not Traveller.objects.filter(pk=traveller.pk).exists()  # which then went ahead

@@ -176,7 +176,7 @@ def test_imported_rows_get_time_ordered_ids(tmp_path):
 def test_time_ordered_ids_sort_as_postgresql_compares_them_by_creation_time():
     import time
 
-    from registrations.importer import time_ordered_uuid
+    from registrations.import_rows import time_ordered_uuid
 
     first = time_ordered_uuid()
     time.sleep(0.002)

@@ -86,7 +86,7 @@ def other_connection():
 
 @pytest.mark.parametrize("holder", ["an open transaction", "a running import"])
 def test_retire_old_does_not_retire_while_something_older_may_still_commit_keys(key_file, holder):
-    from registrations.services import IMPORT_ADVISORY_LOCK
+    from consular.rotation import IMPORT_ADVISORY_LOCK
 
     registered_citizen()
     with other_connection() as other:
@@ -248,7 +248,7 @@ def test_retire_old_keeps_a_version_newer_than_the_one_it_rotated_to(key_file, m
 
 @pytest.mark.django_db(transaction=True)
 def test_a_second_rotation_while_one_runs_is_refused(key_file):
-    from registrations.services import only_rotation
+    from consular.rotation import only_rotation
     from tests.concurrency import run_named
 
     with only_rotation():

@@ -5,7 +5,7 @@ import random
 import phonenumbers
 import pytest
 
-from registrations.validation import Errors, _parse_plain_e164, normalise_phone
+from consular.validation import Errors, _parse_plain_e164, normalise_phone
 
 
 def _library_answer(text: str) -> str | None:

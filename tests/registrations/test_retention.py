@@ -9,10 +9,13 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
 from accounts.models import User
-from registrations import services
-from registrations.models import Erasure, Traveller, Trip
-from registrations.services import purge_expired
-from registrations.tasks import PURGE_EXPIRED_TASK, purge_expired_registrations
+from privacy.models import Erasure
+from privacy.services import erasure as erasure_services
+from privacy.services import retention as retention_services
+from privacy.services.retention import purge_expired
+from privacy.tasks import PURGE_EXPIRED_TASK, purge_expired_registrations
+from registrations.models import Traveller, Trip
+from registrations.services import trips
 from tests.concurrency import run_named
 from tests.factories import registered_citizen, trip_payload
 
@@ -55,7 +58,7 @@ def test_purge_expired_command_reports_its_count():
 
 def test_a_daily_schedule_runs_the_purge():
     schedule = Schedule.objects.get(name="purge-expired-registrations")
-    assert schedule.func == "registrations.tasks.purge_expired_registrations"
+    assert schedule.func == "privacy.tasks.purge_expired_registrations"
     assert schedule.schedule_type == Schedule.DAILY
 
 
@@ -70,7 +73,8 @@ def test_a_registration_without_trips_expires_after_its_last_change(settings):
 
 
 def test_a_trip_added_after_the_batch_was_selected_keeps_the_registration(settings):
-    from registrations.services import traveller_purge, trip_create
+    from privacy.services.retention import traveller_purge
+    from registrations.services.trips import trip_create
 
     today = date(2026, 11, 22)
     citizen = registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
@@ -110,7 +114,7 @@ def test_deleting_the_last_trip_restarts_the_retention_clock(settings):
     traveller = Traveller.objects.get(user=citizen)
     # Profile written half a year ago; the citizen cancels their only (future) trip today.
     Traveller.objects.filter(pk=traveller.pk).update(updated_at=timezone.now() - timedelta(days=180))
-    services.trip_delete(trip=Trip.objects.get(traveller=traveller))
+    trips.trip_delete(trip=Trip.objects.get(traveller=traveller))
     assert purge_expired() == (0, True)
 
 
@@ -121,7 +125,7 @@ def _expired_citizen_and_a_held_purge(monkeypatch, seconds: float):
     citizen = registered_citizen(trips=[trip_ending(today - timedelta(days=200))])
     traveller = Traveller.objects.get(user=citizen)
     holding = threading.Event()
-    real = services._shred
+    real = retention_services.data_keys_shred
 
     def slow(ids):
         if threading.current_thread().name == "purge":
@@ -129,10 +133,12 @@ def _expired_citizen_and_a_held_purge(monkeypatch, seconds: float):
             time.sleep(seconds)
         return real(ids)
 
-    monkeypatch.setattr(services, "_shred", slow)
+    monkeypatch.setattr(retention_services, "data_keys_shred", slow)
 
     def purge():
-        services.traveller_purge(traveller=traveller, reason="retention", expired_before=today - timedelta(days=90))
+        retention_services.traveller_purge(
+            traveller=traveller, reason="retention", expired_before=today - timedelta(days=90)
+        )
 
     return citizen, purge, holding
 
@@ -143,7 +149,7 @@ def test_a_trip_added_while_the_purge_holds_the_registration_is_kept(monkeypatch
 
     def add_trip():
         holding.wait(5)
-        services.trip_create(user=citizen, data=trip_ending(date.today() + timedelta(days=30)))
+        trips.trip_create(user=citizen, data=trip_ending(date.today() + timedelta(days=30)))
 
     errors = run_named(purge=purge, add_trip=add_trip)
     # The trip waited for the purge, then started a registration afresh: not a 500.
@@ -157,7 +163,7 @@ def test_an_erasure_at_the_moment_the_purge_takes_the_same_registration_succeeds
 
     def erase():
         holding.wait(5)
-        services.person_erase(user=citizen)
+        erasure_services.person_erase(user=citizen)
 
     assert run_named(purge=purge, erase=erase) == {}
     assert not User.objects.filter(pk=citizen.pk).exists()

@@ -216,7 +216,8 @@ def _fill_to_the_trip_cap(user, *, leave: int = 0) -> None:
     import uuid
     from datetime import date
 
-    from registrations.services import MAX_TRIPS_PER_TRAVELLER, traveller_get_or_create
+    from registrations.services.profiles import traveller_get_or_create
+    from registrations.services.trips import MAX_TRIPS_PER_TRAVELLER
 
     traveller = traveller_get_or_create(user=user)
     Trip.objects.bulk_create(
@@ -252,6 +253,7 @@ def test_the_trip_cap_is_per_traveller(alice_client, alice, client_for, bob):
 
 
 def test_the_import_allows_as_many_trips_a_line_as_the_api_allows_a_traveller():
-    from registrations import importer, services
+    from registrations import import_rows
+    from registrations.services import trips
 
-    assert importer.MAX_TRIPS_PER_TRAVELLER is services.MAX_TRIPS_PER_TRAVELLER
+    assert import_rows.MAX_TRIPS_PER_TRAVELLER is trips.MAX_TRIPS_PER_TRAVELLER

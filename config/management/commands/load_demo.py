@@ -22,10 +22,11 @@ from accounts.models import Role, User
 from accounts.services import post_upsert, user_create
 from consular.crypto import email_blind_index
 from crises.models import Crisis
-from crises.services import crisis_declare, crisis_transition
+from crises.services.lifecycle import crisis_declare, crisis_transition
 from registrations.importer import import_file
 from registrations.models import Traveller
-from registrations.services import profile_write, trip_create
+from registrations.services.profiles import profile_write
+from registrations.services.trips import trip_create
 
 DEMO_POST = ("Demo Pacific Post", ["FJ", "TO", "WS", "VU"])
 DEMO_ACCOUNTS = [

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from accounts.services import reindex_account_emails
-from registrations.services import reindex_traveller_emails
+from registrations.services.upgrades import reindex_traveller_emails
 
 
 class Command(BaseCommand):

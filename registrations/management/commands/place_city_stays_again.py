@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from registrations.services import place_city_stays_again
+from registrations.services.upgrades import place_city_stays_again
 
 
 class Command(BaseCommand):

@@ -5,7 +5,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from registrations.services import erasures_reapply, read_ledger_file
+from privacy.services.erasure import erasures_reapply
+from privacy.services.ledger import read_ledger_file
 
 
 class Command(BaseCommand):

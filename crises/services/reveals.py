@@ -1,210 +1,30 @@
-"""Writes: declaring and editing crises, their life cycle, and audited reveals."""
+"""Reveals: the identities of the people affected by a crisis, justified, audited, and
+above a daily threshold only with a supervisor's approval (four eyes)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-import shapely
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import User
 from consular.audit import audit_record
 from consular.crypto import unseal
 from consular.errors import DomainError
 from consular.models import AuditEntry
-from crises import selectors
-from crises.areas import parse_area
+from crises import hooks, selectors
 from crises.models import Crisis, RevealRequest, RevealStatus, Status
-from notifications.selectors import latest_checkins
-from notifications.services import campaigns_close_for_crisis
 from registrations.models import Stay, Traveller
+from registrations.selectors import contact_of
 
-# Parts of at most this many vertices. Measured on 1M travellers with a
-# 10,000-vertex area (bench/affected_bench.py): 256 → 77 ms, 1024 → 35 ms,
-# one part → 31 ms; small parts pay an index probe each, so keep them large
-# enough, but bounded so a 100,000-vertex coastline still splits up.
-PART_VERTICES = 1024
 MIN_REASON_LENGTH = 20
 REVEAL_APPROVAL_VALID_FOR = timedelta(hours=24)
 REVEAL_WINDOW = timedelta(hours=24)  # over which REVEAL_APPROVAL_ABOVE counts a user's reveals
-
-
-def _store_area(crisis: Crisis) -> None:
-    """Derived data of the area, computed by PostGIS: parts for the join, km², countries touched."""
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM crises_crisispart WHERE crisis_id = %s", [crisis.pk])
-        cursor.execute(
-            "INSERT INTO crises_crisispart (crisis_id, geom) "
-            "SELECT id, ST_Subdivide(area, %s) FROM crises_crisis WHERE id = %s",
-            [PART_VERTICES, crisis.pk],
-        )
-        cursor.execute(
-            """
-            UPDATE crises_crisis c SET
-                -- Edges cut to at most 1° first: geography reads an edge as a great
-                -- circle, and a 180°-long one (an equator edge from 0° to 180°) has
-                -- no unique great circle, so PostGIS raises instead of answering.
-                area_km2 = ST_Area(ST_Segmentize(c.area, 1)::geography) / 1e6,
-                countries = ARRAY(
-                    SELECT DISTINCT cp.country_id FROM crises_countrypart cp
-                    JOIN crises_crisispart p ON p.crisis_id = c.id AND ST_Intersects(cp.geom, p.geom)
-                    ORDER BY 1
-                )
-            WHERE c.id = %s
-            RETURNING area_km2, countries
-            """,
-            [crisis.pk],
-        )
-        crisis.area_km2, crisis.countries = cursor.fetchone()
-
-
-def _check_jurisdiction(crisis: Crisis, user: User) -> None:
-    if user.role != Role.ADMIN and not set(crisis.countries) & set(user.post.countries):
-        raise DomainError(
-            "outside_jurisdiction",
-            "The area touches none of your post's countries.",
-            fields={"area": ["The area touches none of your post's countries."]},
-        )
-
-
-def _check_window(starts_at: datetime, ends_at: datetime | None) -> None:
-    if ends_at is not None and ends_at < starts_at:
-        raise DomainError("invalid", "Invalid input.", fields={"ends_at": ["The crisis ends before it starts."]})
-
-
-def _apply_area(crisis: Crisis, area_data: Any) -> None:
-    area = parse_area(area_data, max_vertices=settings.CRISIS_MAX_VERTICES)
-    crisis.area = area.geometry
-    crisis.vertex_count = area.vertex_count
-    crisis.warnings = area.warnings
-    crisis.area_km2 = 0.0  # recomputed by PostGIS in _store_area
-
-
-@transaction.atomic
-def crisis_declare(
-    *,
-    user: User,
-    title: str,
-    severity: str,
-    starts_at: datetime,
-    area: Any,
-    description: str = "",
-    ends_at: datetime | None = None,
-    public: bool = False,
-) -> Crisis:
-    _check_window(starts_at, ends_at)
-    crisis = Crisis(
-        title=title,
-        description=description,
-        severity=severity,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        public=public,
-        created_by=user,
-        post=user.post if user.role != Role.ADMIN else None,
-    )
-    _apply_area(crisis, area)
-    crisis.save(force_insert=True)
-    _store_area(crisis)
-    _check_jurisdiction(crisis, user)
-    audit_record(
-        actor=user,
-        action="crisis.declare",
-        object_type="crisis",
-        object_id=crisis.pk,
-        details={"severity": severity, **_area_summary(crisis)},
-    )
-    return crisis
-
-
-def _area_summary(crisis: Crisis) -> dict[str, Any]:
-    """What the audit keeps of an area: enough to tell later which area was drawn when.
-
-    Counts are read per area, so a run of small areas around one address (probing
-    for a person) stays visible in the log: the digest identifies the exact
-    geometry, the bounds and size show where and how small it was.
-    """
-    minx, miny, maxx, maxy = crisis.area.bounds
-    return {
-        "countries": crisis.countries,
-        "vertex_count": crisis.vertex_count,
-        "area_km2": round(crisis.area_km2, 3),
-        "bounds": [round(minx, 5), round(miny, 5), round(maxx, 5), round(maxy, 5)],
-        "area_sha256": hashlib.sha256(shapely.to_wkb(crisis.area, hex=False)).hexdigest(),
-    }
-
-
-def _check_owner(crisis: Crisis, user: User) -> None:
-    # Every post the area touches sees the crisis; only the declaring post moves it.
-    # Otherwise another post could redraw it away from the declaring post's countries
-    # and lock that post out of its own crisis and campaigns.
-    if user.role != Role.ADMIN and (crisis.post_id is None or crisis.post_id != user.post_id):
-        raise DomainError(
-            "forbidden", "Only the post that declared this crisis, or an admin, may change it.", status=403
-        )
-
-
-@transaction.atomic
-def crisis_update(*, crisis: Crisis, user: User, changes: dict[str, Any]) -> Crisis:
-    crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
-    _check_owner(crisis, user)
-    if crisis.status == Status.CLOSED:
-        raise DomainError("conflict", "A closed crisis cannot be changed.", status=409)
-    for name in ("title", "description", "severity", "starts_at", "ends_at", "public"):
-        if name in changes:
-            setattr(crisis, name, changes[name])
-    _check_window(crisis.starts_at, crisis.ends_at)
-    if "area" in changes:
-        _apply_area(crisis, changes["area"])
-    crisis.save()
-    if "area" in changes:
-        _store_area(crisis)
-        _check_jurisdiction(crisis, user)
-    audit_record(
-        actor=user,
-        action="crisis.update",
-        object_type="crisis",
-        object_id=crisis.pk,
-        details={"fields": sorted(changes), **(_area_summary(crisis) if "area" in changes else {})},
-    )
-    return crisis
-
-
-_TRANSITIONS = {"activate": (Status.DRAFT, Status.ACTIVE), "close": (Status.ACTIVE, Status.CLOSED)}
-
-
-@transaction.atomic
-def crisis_transition(*, crisis: Crisis, user: User, action: str) -> Crisis:
-    """draft → active → closed; anything else is a 409."""
-    source, target = _TRANSITIONS[action]
-    # Row lock: two officers pressing "activate" at once must not both succeed.
-    crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
-    _check_owner(crisis, user)
-    if crisis.status != source:
-        raise DomainError("conflict", f"Cannot {action} a crisis that is {crisis.status}.", status=409)
-    crisis.status = target
-    now = timezone.now()
-    if target == Status.ACTIVE:
-        crisis.activated_at = now
-    else:
-        crisis.closed_at = now
-    crisis.save(update_fields=["status", "activated_at", "closed_at", "updated_at"])
-    details = {}
-    if target == Status.CLOSED:
-        # Its campaigns close with it: no "are you safe?" goes out for a crisis that is over.
-        details["campaigns_closed"] = campaigns_close_for_crisis(crisis=crisis)
-    audit_record(actor=user, action=f"crisis.{action}", object_type="crisis", object_id=crisis.pk, details=details)
-    return crisis
-
-
-# --- Reveals ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -252,18 +72,18 @@ def reveal_records(
         for stay_id, traveller_id, country, city_enc, start, end in cursor.fetchall():
             stays.setdefault(traveller_id, []).append((stay_id, country, city_enc, start, end))
     records = []
-    checkins = latest_checkins(crisis=crisis, traveller_ids=traveller_ids)
-
+    checkins = hooks.latest_checkins(crisis, traveller_ids)
     for traveller in Traveller.objects.filter(pk__in=traveller_ids).select_related("data_key").order_by("ref"):
         cipher = traveller.data_key.cipher()
+        contact = contact_of(traveller=traveller)
         records.append(
             {
                 "ref": traveller.ref,
-                "given_name": unseal(cipher, traveller, "given_name"),
-                "family_name": unseal(cipher, traveller, "family_name"),
-                "phone": unseal(cipher, traveller, "phone"),
-                "email": unseal(cipher, traveller, "email"),
-                "language": traveller.language,
+                "given_name": contact.given_name,
+                "family_name": contact.family_name,
+                "phone": contact.phone,
+                "email": contact.email,
+                "language": contact.language,
                 "stays": [
                     {
                         "country": country,
@@ -409,10 +229,40 @@ def reveal_fetch(*, request: RevealRequest, user: User) -> RevealResult:
     return RevealResult(travellers=records, audit_id=audit_id, request=request)
 
 
-def area_feature(crisis: Crisis) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "id": str(crisis.pk),
-        "geometry": json.loads(shapely.to_geojson(crisis.area)),
-        "properties": {"title": crisis.title, "severity": crisis.severity, "status": crisis.status},
-    }
+_FEW_IDS = 100
+
+
+def reveal_requests_forget(*, traveller_ids: list[uuid.UUID]) -> None:
+    """Erased travellers leave the reveal requests that list them (privacy.services.erasure).
+
+    A pending request keeps ids only, but an erased person's id must not stay linked
+    to a crisis area.
+    """
+    if not traveller_ids:
+        return
+    ids = [str(traveller_id) for traveller_id in traveller_ids]
+    # The lists are filtered through a hash join, so a replay of a long ledger (a
+    # million ids after some years of retention) stays linear in the ids listed, where
+    # `&&` or `<> ALL` compares every pair. A few ids (one person's erasure) first pick
+    # the requests naming them, through the GIN index once there are many requests.
+    pick_first = len(ids) <= _FEW_IDS
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH erased AS (SELECT DISTINCT unnest(%s::uuid[]) AS id),
+            kept AS (
+                SELECT request.id,
+                       coalesce(array_agg(listed.id ORDER BY listed.position) FILTER (WHERE erased.id IS NULL),
+                                '{{}}') AS traveller_ids
+                FROM crises_revealrequest AS request
+                CROSS JOIN LATERAL unnest(request.traveller_ids) WITH ORDINALITY AS listed(id, position)
+                LEFT JOIN erased ON erased.id = listed.id
+                {"WHERE request.traveller_ids && %s::uuid[]" if pick_first else ""}
+                GROUP BY request.id
+                HAVING bool_or(erased.id IS NOT NULL)
+            )
+            UPDATE crises_revealrequest AS request SET traveller_ids = kept.traveller_ids
+            FROM kept WHERE kept.id = request.id
+            """,  # noqa: S608 - no value in the text: the optional clause is fixed
+            [ids, ids] if pick_first else [ids],
+        )

@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from registrations.services import purge_expired
+from privacy.services.retention import purge_expired
 
 
 class Command(BaseCommand):

@@ -4,9 +4,9 @@ from django.conf import settings
 from django_q.tasks import async_task
 
 from consular.task_errors import without_error_details
-from registrations.services import purge_expired
+from privacy.services.retention import purge_expired
 
-PURGE_EXPIRED_TASK = "registrations.tasks.purge_expired_registrations"
+PURGE_EXPIRED_TASK = "privacy.tasks.purge_expired_registrations"
 
 
 @without_error_details

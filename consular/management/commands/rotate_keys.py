@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from consular.keys import KeyConfigurationError, KeyProvider, get_key_provider
 from consular.models import DataKey
-from registrations.services import (
+from consular.rotation import (
     RotationNotSettled,
     RotationRunning,
     data_keys_rewrap,

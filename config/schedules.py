@@ -1,0 +1,47 @@
+"""Every django-q2 schedule of the service, in one list, written to the database after each `migrate`.
+
+A schedule is a row of django_q's table that the cluster reads; keeping the rows
+here, rather than one data migration each, gives one place to see what runs when,
+and an upgrade that moves or renames a task updates its row by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS
+from django_q.models import Schedule
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    name: str  # the row's unique name: how an upgrade finds it again
+    func: str  # dotted path of the task (a `tasks` module: ids in, a service call)
+    schedule_type: str  # Schedule.MINUTES, HOURLY, DAILY
+    minutes: int | None = None  # with MINUTES
+
+
+SCHEDULES = (
+    # /readyz reports the worker ready while this row keeps running.
+    Scheduled("worker-heartbeat", "consular.tasks.record_worker_heartbeat", Schedule.MINUTES, minutes=1),
+    Scheduled("anchor-audit-chain", "consular.tasks.anchor_audit_chain", Schedule.HOURLY),
+    Scheduled("forget-expired-rate-counters", "accounts.tasks.forget_expired_rate_counters", Schedule.HOURLY),
+    # Due retries, the deliveries of workers that died, the batches of interrupted launches.
+    Scheduled("sweep-deliveries", "notifications.tasks.sweep_deliveries", Schedule.MINUTES, minutes=1),
+    Scheduled("purge-expired-registrations", "privacy.tasks.purge_expired_registrations", Schedule.DAILY),
+)
+
+
+def schedules_sync(*, using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
+    """Create or update each listed row by name (a post_migrate receiver); its next run is kept."""
+    for scheduled in SCHEDULES:
+        Schedule.objects.using(using).update_or_create(
+            name=scheduled.name,
+            defaults={
+                "func": scheduled.func,
+                "schedule_type": scheduled.schedule_type,
+                "minutes": scheduled.minutes,
+                "repeats": -1,
+            },
+        )

@@ -7,7 +7,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
-from consular.crypto import Cipher, unseal
+from consular.crypto import Cipher, DecryptionError, unseal
 
 
 class Role(models.TextChoices):
@@ -60,7 +60,7 @@ class User(AbstractBaseUser):
     date_joined = models.DateTimeField(default=timezone.now)
 
     USERNAME_FIELD = "email_bidx"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []
 
     objects = UserManager()
 
@@ -88,13 +88,28 @@ class User(AbstractBaseUser):
     def is_staff_member(self) -> bool:
         return self.role in STAFF_ROLES
 
+    def jurisdiction(self) -> frozenset[str] | None:
+        """The countries whose crises, counts and people this account may see; None means all (admins).
+
+        Officers, supervisors and analysts see their post's countries; anyone else
+        (a citizen, or staff without a post, which the database refuses) sees none.
+        """
+        if self.role == Role.ADMIN:
+            return None
+        if self.role not in POSTED_ROLES or self.post is None:
+            return frozenset()
+        return frozenset(self.post.countries)
+
     def cipher(self) -> Cipher:
         return self.data_key.cipher()
 
     @property
     def email(self) -> str:
         """The decrypted login email (raises if the data key is gone or the value was tampered with)."""
-        return unseal(self.cipher(), self, "email")
+        email = unseal(self.cipher(), self, "email")
+        if email is None:  # the column is NOT NULL: only a row written around the ORM could lack it
+            raise DecryptionError("the account has no stored email")
+        return email
 
 
 class AccessToken(models.Model):

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import functools
 import uuid
+from datetime import datetime
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import AccessToken, Post, Role, User
+from consular.models import AuditEntry
 from consular.rows import RowShape, fetch_one
 
 
@@ -58,3 +60,13 @@ def account_export(*, user: User) -> dict[str, str]:
         "role": user.role,
         "created_at": user.date_joined.isoformat(),
     }
+
+
+def audit_entries_visible_to(*, user: User, since: datetime | None = None) -> QuerySet[AuditEntry]:
+    """Oldest first: admins read every entry, supervisors their own post's; anyone else none."""
+    entries = AuditEntry.objects.order_by("id")
+    if user.role == Role.SUPERVISOR and user.post_id is not None:
+        entries = entries.filter(post_id=user.post_id)
+    elif user.role != Role.ADMIN:
+        return entries.none()
+    return entries if since is None else entries.filter(at__gte=since)

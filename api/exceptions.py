@@ -63,7 +63,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         code = _CODES.get(type(exc)) or next(
             (value for klass, value in _CODES.items() if isinstance(exc, klass)), "error"
         )
-        response.data = error_body(code, str(exc.detail))
+        # DRF answers only its own APIException (and Http404, PermissionDenied: mapped above).
+        response.data = error_body(code, str(getattr(exc, "detail", "")))
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response

@@ -1,7 +1,8 @@
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +16,7 @@ class CappedPageNumberPagination(PageNumberPagination):
 
 
 def paginated_response(
-    request: Request, view: APIView, items: Iterable[Any], render: Callable[[list[Any]], Any]
+    request: Request, view: APIView, items: QuerySet[Any] | Sequence[Any], render: Callable[[list[Any]], Any]
 ) -> Response:
     """One capped page of ``items``, rendered by ``render`` (a list of objects to JSON-ready data).
 
@@ -24,5 +25,6 @@ def paginated_response(
     ``results``) and its ``page``/``page_size`` parameters instead of a bare array.
     """
     paginator = (getattr(view, "pagination_class", None) or CappedPageNumberPagination)()
-    page = paginator.paginate_queryset(items, request, view=view)
-    return paginator.get_paginated_response(render(page))
+    page: list[Any] | None = paginator.paginate_queryset(items, request, view=view)
+    # None only for a paginator without a page size, which this one never is.
+    return paginator.get_paginated_response(render(page or []))

@@ -11,6 +11,7 @@ malformed body.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Mapping
 from typing import IO, Any
 
 import orjson
@@ -20,12 +21,15 @@ from rest_framework.parsers import JSONParser
 
 
 class StrictJSONParser(JSONParser):
-    def parse(self, stream: IO[bytes], media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
+    ) -> Any:
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        body: bytes | str = stream.read()
+        raw: bytes = stream.read()
+        body: bytes | str = raw
         try:
             if codecs.lookup(encoding).name != "utf-8":
-                body = body.decode(encoding)
+                body = raw.decode(encoding)
         except LookupError as exc:
             # Django accepts any codec name as a charset, including ones that are
             # not text encodings (charset=base64, zlib): bytes.decode refuses those.

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
 
-from accounts.models import STAFF_ROLES, Role
+from accounts.models import STAFF_ROLES, Role, User
 
 
 class Public(BasePermission):
@@ -46,3 +48,13 @@ class IsSupervisor(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.role == Role.SUPERVISOR)
+
+
+def account_of(request: Request) -> User:
+    """The caller's account. Every view that is not Public has one (the default permission
+    is "authenticated"), so this only turns that guarantee into a type; a view that is
+    reached without one anyway answers 401, never acts for nobody."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user

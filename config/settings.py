@@ -93,11 +93,14 @@ DATABASE_URL = env("DATABASE_URL") or ""
 # With MASTER_KEYS_FILE the provider re-reads the file when it changes, so
 # `manage.py rotate_keys` can add a version that every process picks up.
 MASTER_KEYS_FILE = os.environ.get("MASTER_KEYS_FILE") or _DEV_ENV.get("MASTER_KEYS_FILE") or ""
-KEY_PROVIDER = env(
-    "KEY_PROVIDER",
-    "consular.keys.FileKeyProvider"
-    if MASTER_KEYS_FILE and "MASTER_KEYS" not in os.environ
-    else "consular.keys.EnvironmentKeyProvider",
+KEY_PROVIDER = (
+    env(
+        "KEY_PROVIDER",
+        "consular.keys.FileKeyProvider"
+        if MASTER_KEYS_FILE and "MASTER_KEYS" not in os.environ
+        else "consular.keys.EnvironmentKeyProvider",
+    )
+    or ""
 )
 # MASTER_KEYS is what the environment provider reads; the file provider reads
 # MASTER_KEYS_FILE, and another provider (a KMS, Vault) neither.

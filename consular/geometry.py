@@ -8,6 +8,7 @@ hex EWKB, so reading needs no SQL wrapper. Geometry columns are typed
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 import shapely
@@ -39,7 +40,7 @@ class GeometryField(models.Field):
         self.srid = srid
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+    def deconstruct(self) -> tuple[str, str, Sequence[Any], dict[str, Any]]:
         name, path, args, kwargs = super().deconstruct()
         kwargs["geom_type"] = self.geom_type
         if self.srid != SRID_WGS84:

@@ -39,7 +39,7 @@ class DataKey(models.Model):
         # person's data unwraps their key once, and a deleted row takes it along.
         if getattr(self, "_cipher", None) is None:
             try:
-                data_key = crypto.unwrap_data_key(self.wrapped, key_id=self.id)
+                data_key = crypto.unwrap_data_key(bytes(self.wrapped), key_id=self.id)
             except crypto.DecryptionError:
                 # Read before a rotation re-wrapped it and retired the old version (a send
                 # batch loads its keys up front, and may run a minute): the row as it is
@@ -48,7 +48,7 @@ class DataKey(models.Model):
                 if current is None or bytes(current[1]) == bytes(self.wrapped):
                     raise
                 self.master_version, self.wrapped = current
-                data_key = crypto.unwrap_data_key(self.wrapped, key_id=self.id)
+                data_key = crypto.unwrap_data_key(bytes(self.wrapped), key_id=self.id)
             self._cipher = crypto.Cipher(key_id=self.id, data_key=data_key)
         return self._cipher
 

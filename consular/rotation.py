@@ -106,7 +106,7 @@ def data_keys_rewrap(*, batch_size: int = 1000) -> int:
                 .order_by("pk")[:batch_size]
             )
             for key in batch:
-                plaintext = crypto.unwrap_data_key(key.wrapped, key_id=key.pk, provider=provider)
+                plaintext = crypto.unwrap_data_key(bytes(key.wrapped), key_id=key.pk, provider=provider)
                 key.master_version, key.wrapped = crypto.wrap_data_key(plaintext, key_id=key.pk, provider=provider)
             DataKey.objects.bulk_update(batch, ["master_version", "wrapped"])
         rewrapped += len(batch)

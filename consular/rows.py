@@ -12,16 +12,18 @@ field that needs one (a JSON or geometry column) cannot be read wrongly here.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model, QuerySet
 
+M = TypeVar("M", bound=Model)
 
-class RowShape:
+
+class RowShape(Generic[M]):
     """The columns of one model in a hand-written SELECT, and the instance made from them."""
 
-    def __init__(self, model: type[Model], alias: str) -> None:
+    def __init__(self, model: type[M], alias: str) -> None:
         fields = model._meta.concrete_fields
         needing_conversion = [f.name for f in fields if f.get_db_converters(connection)]
         if needing_conversion:
@@ -31,7 +33,7 @@ class RowShape:
         self.columns = ", ".join(f'{alias}."{f.column}"' for f in fields)
         self.width = len(fields)
 
-    def instance(self, row: Sequence[Any], start: int = 0) -> Model:
+    def instance(self, row: Sequence[Any], start: int = 0) -> M:
         return self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, row[start : start + self.width])
 
 
@@ -65,7 +67,7 @@ def insert_unless_conflict(instance: Model, *, conflict_columns: Sequence[str]) 
     return inserted
 
 
-def in_id_order(queryset: QuerySet, *, batch_size: int) -> Iterator[Model]:
+def in_id_order(queryset: QuerySet[M], *, batch_size: int) -> Iterator[M]:
     """Every row of ``queryset`` by ascending id, read ``batch_size`` at a time (keyset, not OFFSET).
 
     Rows added or changed behind the cursor are not revisited: for one-off sweeps
@@ -78,4 +80,4 @@ def in_id_order(queryset: QuerySet, *, batch_size: int) -> Iterator[Model]:
         if not rows:
             return
         yield from rows
-        last_id = rows[-1].id
+        last_id = rows[-1].pk

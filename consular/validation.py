@@ -60,7 +60,11 @@ class Errors:
 
     def raise_if_any(self) -> None:
         if self.items:
-            raise Invalid(self.items, self.unknown_fields)
+            raise self.invalid()
+
+    def invalid(self) -> Invalid:
+        """The exception carrying every problem recorded, for a caller that cannot go on."""
+        return Invalid(self.items, self.unknown_fields)
 
 
 @lru_cache(maxsize=1)

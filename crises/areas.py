@@ -195,7 +195,7 @@ def _circle(data: dict, intake: _Intake, *, path: str) -> list[BaseGeometry]:
     lon0, lat0 = float(center[0]), float(center[1])
     if not (-180 <= lon0 <= 180 and -90 <= lat0 <= 90):
         raise AreaError(f"{path}.center is out of range.")
-    if not _number(radius) or not 0 < radius <= MAX_CIRCLE_RADIUS_KM:
+    if not isinstance(radius, int | float) or not _number(radius) or not 0 < radius <= MAX_CIRCLE_RADIUS_KM:
         raise AreaError(f"{path}.radius_km must be a number above 0 and at most {MAX_CIRCLE_RADIUS_KM:g}.")
     angular = radius / EARTH_RADIUS_KM
     if abs(lat0) + math.degrees(angular) >= 90:

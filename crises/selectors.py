@@ -93,11 +93,12 @@ SELECT traveller_id, 'country_only' FROM country_only WHERE %(country)s = '' OR 
 
 def crises_visible_to(*, user: User) -> QuerySet[Crisis]:
     """Admins see every crisis; other staff the crises touching their post's jurisdiction."""
-    if user.role == Role.ADMIN:
+    countries = user.jurisdiction()
+    if countries is None:
         return Crisis.objects.all()
-    if user.post_id is None:
+    if not countries:
         return Crisis.objects.none()
-    return Crisis.objects.filter(countries__overlap=user.post.countries)
+    return Crisis.objects.filter(countries__overlap=sorted(countries))
 
 
 def crisis_for(*, user: User, crisis_id: uuid.UUID) -> Crisis | None:
@@ -112,7 +113,7 @@ def reveal_requests_visible_to(*, user: User) -> QuerySet[RevealRequest]:
     """
     requests = RevealRequest.objects.filter(crisis__in=crises_visible_to(user=user)).select_related("crisis")
     if user.role == Role.SUPERVISOR:
-        return requests.filter(requested_by__post_id=user.post_id)
+        return requests.filter(requested_by__post_id=user.post_id) if user.post_id else requests.none()
     return requests.filter(requested_by=user)
 
 
@@ -134,13 +135,13 @@ def crisis_window(crisis: Crisis) -> Window:
 def affected_parameters(crisis: Crisis, user: User, *, include_country_only: bool, country: str = "") -> dict[str, Any]:
     """Parameters of AFFECTED_CTE for this crisis as seen by this user."""
     window = crisis_window(crisis)
-    everywhere = user.role == Role.ADMIN
+    countries = user.jurisdiction()
     return {
         "crisis": crisis.pk,
         "start": window.start,
         "end": window.end,
-        "all_countries": everywhere,
-        "jurisdiction": [] if everywhere else list(user.post.countries),
+        "all_countries": countries is None,
+        "jurisdiction": sorted(countries or ()),
         "touched": list(crisis.countries),
         "include_country_only": include_country_only,
         "country": country,

@@ -35,7 +35,7 @@ def _validate_messages(messages: object, default_language: object, *, ask_checki
     clean: dict[str, str] = {}
     if not isinstance(messages, dict) or not messages:
         errors.add("messages", "Give at least one message, keyed by language tag.")
-        errors.raise_if_any()
+        raise errors.invalid()
     if len(messages) > MAX_LANGUAGES:
         errors.add("messages", f"At most {MAX_LANGUAGES} languages.")
     for raw_tag, text in messages.items():
@@ -61,7 +61,8 @@ def _validate_messages(messages: object, default_language: object, *, ask_checki
     default = normalise_language(default_language, "default_language", errors, required=True)
     if default and clean and default not in clean:
         errors.add("default_language", "Must be one of the message languages.")
-    errors.raise_if_any()
+    if errors.items or default is None:  # a missing default is among the errors
+        raise errors.invalid()
     return clean, default
 
 

@@ -24,7 +24,7 @@ def campaigns_visible_to(*, user: User) -> QuerySet[Campaign]:
     campaigns = Campaign.objects.filter(crisis__in=crises_visible_to(user=user))
     if user.role == Role.ADMIN:
         return campaigns
-    return campaigns.filter(created_by__post_id=user.post_id)
+    return campaigns.filter(created_by__post_id=user.post_id) if user.post_id else campaigns.none()
 
 
 def campaign_for(*, user: User, campaign_id: uuid.UUID) -> Campaign | None:

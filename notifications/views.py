@@ -76,9 +76,9 @@ def checkin_page(request: HttpRequest, token: str) -> HttpResponse:
     context = {"lang": lang, "t": text, "intro": text["intro"].format(crisis=campaign.crisis.title)}
     if request.method == "POST":
         status = request.POST.get("status", "")
-        message = request.POST.get("message", "")[:500] or None
+        answer = request.POST.get("message", "")[:500] or None
         try:
-            checkins.checkin_record(token=token, status=status, message=message)
+            checkins.checkin_record(token=token, status=status, message=answer)
         except DomainError as error:
             page = render(request, "notifications/checkin.html", {**context, "problem": error.message})
             page.status_code = error.status

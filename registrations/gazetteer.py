@@ -106,13 +106,13 @@ def _build() -> dict[Key, Found]:
             if name and key not in own:
                 _add(by_alternate, key, candidate)
     index: dict[Key, Found] = {
-        key: _choose(found, dominance=True) if type(found) is list else found[1] for key, found in own.items()
+        key: _choose(found, dominance=True) if isinstance(found, list) else found[1] for key, found in own.items()
     }
     for (country, name), found in by_alternate.items():
         # No dominance here: a city's alternate names are patchy (a larger namesake may
         # lack that spelling), and some are a state's or an old name. And a spelling of
         # a city whose own name is ambiguous ("Portlandas") is no less ambiguous.
-        chosen = _choose(found, dominance=False) if type(found) is list else found[1]
+        chosen = _choose(found, dominance=False) if isinstance(found, list) else found[1]
         if chosen != AMBIGUOUS and index.get((country, _fold(chosen.name))) == AMBIGUOUS:
             chosen = AMBIGUOUS
         index[country, name] = chosen
@@ -123,7 +123,7 @@ def _add(candidates: dict[Key, _Candidate | list[_Candidate]], key: Key, candida
     found = candidates.get(key)
     if found is None:
         candidates[key] = candidate
-    elif type(found) is list:
+    elif isinstance(found, list):
         found.append(candidate)
     else:
         candidates[key] = [found, candidate]

@@ -140,7 +140,7 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
     except Invalid as exc:
         errors.update(exc.errors)
         unknown_fields.update(exc.unknown_fields)
-    if errors:
+    if errors or profile is None or trips is None:  # each None is among the errors
         return line_no, _describe(errors, unknown_fields)
     passport_bidx, email_bidx = profile_blind_indexes(profile)
     if passport_bidx is None and email_bidx is None:
@@ -180,7 +180,11 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
         for stay in trip.stays:
             stay_uuid = time_ordered_uuid()
             stay_id = str(stay_uuid)
-            point = point_ewkb(stay.longitude, stay.latitude) if stay.latitude is not None else None
+            point = (
+                point_ewkb(stay.longitude, stay.latitude)
+                if stay.latitude is not None and stay.longitude is not None
+                else None
+            )
             stay_rows.append(
                 binary_row(
                     stay_uuid.bytes, trip_uuid.bytes, traveller_uuid.bytes, stay.country.encode(),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GistIndex
@@ -88,6 +89,9 @@ class Traveller(models.Model):
 
 class Trip(models.Model):
     ENCRYPTED_FIELDS = ("title",)
+    # Django's own cache of prefetched relations, declared for the type checker: a trip
+    # just written carries its new stays in it (registrations.services.trips).
+    _prefetched_objects_cache: dict[str, Any]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # No index of its own: (traveller, start_date) below serves look-ups by traveller.

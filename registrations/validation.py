@@ -78,7 +78,7 @@ def validate_profile(
     errors = Errors()
     obj = clean_object(data, prefix, errors)
     if obj is None:
-        errors.raise_if_any()
+        raise errors.invalid()
     check_unknown_keys(obj, PROFILE_FIELDS, prefix, errors)
     today = today or date.today()
     clean: dict[str, Any] = {}
@@ -124,7 +124,7 @@ def validate_profile(
     return clean
 
 
-def _emergency_contact(value: Any, path: str, errors: Errors) -> dict[str, str] | None:
+def _emergency_contact(value: Any, path: str, errors: Errors) -> dict[str, str | None] | None:
     if value is None:
         return None
     obj = clean_object(value, path, errors)
@@ -139,12 +139,12 @@ def _emergency_contact(value: Any, path: str, errors: Errors) -> dict[str, str] 
     return contact
 
 
-def _consent(value: Any, path: str, errors: Errors) -> dict[str, bool] | None:
+def _consent(value: Any, path: str, errors: Errors) -> dict[str, bool | None] | None:
     obj = clean_object(value, path, errors)
     if obj is None:
         return None
     check_unknown_keys(obj, CONSENT_FIELDS, path, errors)
-    consent = {}
+    consent: dict[str, bool | None] = {}
     for name in ("contact", "share_with_partners"):
         if name not in obj:
             errors.add(join_path(path, name), "This field is required.")
@@ -248,7 +248,7 @@ def validate_trip(data: Any, *, prefix: str = "") -> CleanTrip:
     errors = Errors()
     obj = clean_object(data, prefix, errors)
     if obj is None:
-        errors.raise_if_any()
+        raise errors.invalid()
     check_unknown_keys(obj, TRIP_FIELDS, prefix, errors)
     title = clean_text(obj.get("title"), join_path(prefix, "title"), errors, max_length=200, required=False)
     start = _travel_date(obj.get("start_date"), join_path(prefix, "start_date"), errors)
@@ -271,5 +271,6 @@ def validate_trip(data: Any, *, prefix: str = "") -> CleanTrip:
             stay = _stay(raw, f"{stays_path}.{index}", start, end, errors, warnings)
             if stay is not None:
                 stays.append(stay)
-    errors.raise_if_any()
+    if errors.items or start is None or end is None:  # a missing date is among the errors
+        raise errors.invalid()
     return CleanTrip(title, start, end, stays, warnings)

@@ -4,15 +4,16 @@ import uuid
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotAuthenticated, NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
+from accounts.models import AccessToken
 from accounts.throttling import client_address
 from api.accounts.serializers import AccountOutput, CredentialsInput, PostOutput, StaffOutput, TokenOutput
-from api.permissions import IsStaff, Public
+from api.permissions import IsStaff, Public, account_of
 
 
 class RegisterView(APIView):
@@ -44,7 +45,10 @@ class TokenView(APIView):
 class LogoutView(APIView):
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        services.token_revoke(token=request.auth)
+        token = request.auth
+        if not isinstance(token, AccessToken):  # authenticated by a bearer token, which is one
+            raise NotAuthenticated()
+        services.token_revoke(token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -53,7 +57,7 @@ class StaffMeView(APIView):
 
     @extend_schema(responses=StaffOutput)
     def get(self, request: Request) -> Response:
-        return Response(StaffOutput(request.user).data)
+        return Response(StaffOutput(account_of(request)).data)
 
 
 class PostListView(generics.ListAPIView):
@@ -61,7 +65,7 @@ class PostListView(generics.ListAPIView):
     serializer_class = PostOutput
 
     def get_queryset(self):
-        return selectors.posts_visible_to(user=self.request.user)
+        return selectors.posts_visible_to(user=account_of(self.request))
 
 
 class PostDetailView(APIView):
@@ -69,7 +73,7 @@ class PostDetailView(APIView):
 
     @extend_schema(responses=PostOutput)
     def get(self, request: Request, post_id: uuid.UUID) -> Response:
-        post = selectors.post_for(user=request.user, post_id=post_id)
+        post = selectors.post_for(user=account_of(request), post_id=post_id)
         if post is None:
             raise NotFound()
         return Response(PostOutput(post).data)

@@ -9,7 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
+from accounts.selectors import audit_entries_visible_to
 from api.pagination import CappedPageNumberPagination, paginated_response
+from api.permissions import account_of
 from consular.errors import DomainError
 from consular.models import AuditEntry
 
@@ -48,10 +50,8 @@ class AuditListView(APIView):
         parameters=[OpenApiParameter("since", str, description="ISO 8601 time")], responses=AuditEntryOutput(many=True)
     )
     def get(self, request: Request) -> Response:
-        entries = AuditEntry.objects.order_by("id")
-        if request.user.role != Role.ADMIN:
-            entries = entries.filter(post_id=request.user.post_id)
         since = request.query_params.get("since")
+        moment = None
         if since:
             try:
                 moment = parse_datetime(since)
@@ -61,5 +61,5 @@ class AuditListView(APIView):
                 raise DomainError(
                     "invalid", "Invalid input.", fields={"since": ["Expected an ISO 8601 time with zone."]}
                 )
-            entries = entries.filter(at__gte=moment)
+        entries = audit_entries_visible_to(user=account_of(request), since=moment)
         return paginated_response(request, self, entries, lambda page: AuditEntryOutput(page, many=True).data)

@@ -22,7 +22,7 @@ from api.crises.serializers import (
 )
 from api.lookups import crisis_or_404
 from api.pagination import CappedPageNumberPagination, paginated_response
-from api.permissions import IsOfficer, IsStaff, IsSupervisor
+from api.permissions import IsOfficer, IsStaff, IsSupervisor, account_of
 from consular.errors import DomainError
 from crises import selectors
 from crises.models import Crisis, RevealRequest, Status
@@ -42,7 +42,7 @@ class CrisisEditorPermission(IsStaff):
 
 
 def _crisis(request: Request, crisis_id: uuid.UUID) -> Crisis:
-    return crisis_or_404(user=request.user, crisis_id=crisis_id)
+    return crisis_or_404(user=account_of(request), crisis_id=crisis_id)
 
 
 class CrisisListView(APIView):
@@ -54,7 +54,7 @@ class CrisisListView(APIView):
         parameters=[OpenApiParameter("status", str, enum=Status.values)], responses=CrisisSummaryOutput(many=True)
     )
     def get(self, request: Request) -> Response:
-        crises = selectors.crises_visible_to(user=request.user)
+        crises = selectors.crises_visible_to(user=account_of(request))
         wanted = request.query_params.get("status")
         if wanted:
             if wanted not in Status.values:
@@ -68,7 +68,7 @@ class CrisisListView(APIView):
     def post(self, request: Request) -> Response:
         data = CrisisInput(data=request.data)
         data.is_valid(raise_exception=True)
-        crisis = lifecycle.crisis_declare(user=request.user, **data.validated_data)
+        crisis = lifecycle.crisis_declare(user=account_of(request), **data.validated_data)
         return Response(CrisisOutput(crisis).data, status=status.HTTP_201_CREATED)
 
 
@@ -85,7 +85,7 @@ class CrisisDetailView(APIView):
         crisis = _crisis(request, crisis_id)
         data = CrisisPatchInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        crisis = lifecycle.crisis_update(crisis=crisis, user=request.user, changes=data.validated_data)
+        crisis = lifecycle.crisis_update(crisis=crisis, user=account_of(request), changes=data.validated_data)
         return Response(CrisisOutput(crisis).data)
 
 
@@ -104,7 +104,7 @@ class CrisisTransitionView(APIView):
     @extend_schema(request=None, responses=CrisisOutput)
     def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
         crisis = lifecycle.crisis_transition(
-            crisis=_crisis(request, crisis_id), user=request.user, action=self.action_name
+            crisis=_crisis(request, crisis_id), user=account_of(request), action=self.action_name
         )
         return Response(CrisisOutput(crisis).data)
 
@@ -115,9 +115,9 @@ class AffectedView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, crisis_id: uuid.UUID) -> Response:
         crisis = _crisis(request, crisis_id)
-        counts = selectors.affected_counts(crisis=crisis, user=request.user)
-        k = threshold_for(request.user)
-        checkins = crisis_checkins(crisis=crisis, user=request.user)
+        counts = selectors.affected_counts(crisis=crisis, user=account_of(request))
+        k = threshold_for(account_of(request))
+        checkins = crisis_checkins(crisis=crisis, user=account_of(request))
         return Response(affected_report(crisis=crisis, counts=counts, suppress_below=k, checkins=checkins))
 
 
@@ -138,11 +138,11 @@ class RevealView(APIView):
         crisis = _crisis(request, crisis_id)
         data = RevealInput(data=request.data)
         data.is_valid(raise_exception=True)
-        return _reveal_response(reveals.reveal(crisis=crisis, user=request.user, **data.validated_data))
+        return _reveal_response(reveals.reveal(crisis=crisis, user=account_of(request), **data.validated_data))
 
 
 def _reveal_request(request: Request, request_id: uuid.UUID) -> RevealRequest:
-    found = selectors.reveal_request_for(user=request.user, request_id=request_id)
+    found = selectors.reveal_request_for(user=account_of(request), request_id=request_id)
     if found is None:
         raise NotFound()
     return found
@@ -154,7 +154,7 @@ class RevealRequestListView(APIView):
 
     @extend_schema(responses=RevealRequestOutput(many=True))
     def get(self, request: Request) -> Response:
-        requests = selectors.reveal_requests_visible_to(user=request.user)
+        requests = selectors.reveal_requests_visible_to(user=account_of(request))
         return paginated_response(request, self, requests, lambda page: RevealRequestOutput(page, many=True).data)
 
 
@@ -165,7 +165,7 @@ class RevealDecisionView(APIView):
     @extend_schema(request=None, responses=RevealRequestOutput)
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
         decided = reveals.reveal_decide(
-            request=_reveal_request(request, request_id), user=request.user, approve=self.approve
+            request=_reveal_request(request, request_id), user=account_of(request), approve=self.approve
         )
         return Response(RevealRequestOutput(decided).data)
 
@@ -175,4 +175,6 @@ class RevealFetchView(APIView):
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
-        return _reveal_response(reveals.reveal_fetch(request=_reveal_request(request, request_id), user=request.user))
+        return _reveal_response(
+            reveals.reveal_fetch(request=_reveal_request(request, request_id), user=account_of(request))
+        )

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from api.lookups import crisis_or_404
 from api.notifications.serializers import CampaignAccepted, CampaignInput, CheckInInput, DryRunOutput
-from api.permissions import IsOfficer, IsStaff, Public
+from api.permissions import IsOfficer, IsStaff, Public, account_of
 from consular.errors import DomainError
 from crises.suppression import threshold_for
 from notifications import selectors
@@ -32,7 +32,7 @@ class CampaignCreateView(APIView):
 
     @extend_schema(request=CampaignInput, responses={200: DryRunOutput, 202: CampaignAccepted})
     def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
-        crisis = crisis_or_404(user=request.user, crisis_id=crisis_id)
+        crisis = crisis_or_404(user=account_of(request), crisis_id=crisis_id)
         key = request.headers.get("Idempotency-Key", "")
         if key and not _IDEMPOTENCY_KEY.match(key):
             raise DomainError("invalid", "Invalid Idempotency-Key header: 8 to 100 of A-Z a-z 0-9 . _ : -.")
@@ -41,14 +41,16 @@ class CampaignCreateView(APIView):
         dry_run = data.validated_data.pop("dry_run")
         wanted = campaigns.campaign_validate(data.validated_data, crisis=crisis)
         if dry_run:
-            result = campaigns.campaign_dry_run(crisis=crisis, user=request.user, request=wanted)
+            result = campaigns.campaign_dry_run(crisis=crisis, user=account_of(request), request=wanted)
             return Response(DryRunOutput(result).data)
-        campaign = campaigns.campaign_launch(crisis=crisis, user=request.user, request=wanted, idempotency_key=key)
+        campaign = campaigns.campaign_launch(
+            crisis=crisis, user=account_of(request), request=wanted, idempotency_key=key
+        )
         return _accepted(campaign)
 
 
 def _campaign(request: Request, campaign_id: uuid.UUID):
-    campaign = selectors.campaign_for(user=request.user, campaign_id=campaign_id)
+    campaign = selectors.campaign_for(user=account_of(request), campaign_id=campaign_id)
     if campaign is None:
         raise NotFound()
     return campaign
@@ -59,7 +61,7 @@ class CampaignDetailView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, campaign_id: uuid.UUID) -> Response:
-        k = threshold_for(request.user)
+        k = threshold_for(account_of(request))
         return Response(selectors.campaign_progress(_campaign(request, campaign_id), suppress_below=k))
 
 
@@ -68,7 +70,7 @@ class CampaignCloseView(APIView):
 
     @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, campaign_id: uuid.UUID) -> Response:
-        campaign = campaigns.campaign_close(campaign=_campaign(request, campaign_id), user=request.user)
+        campaign = campaigns.campaign_close(campaign=_campaign(request, campaign_id), user=account_of(request))
         return Response(selectors.campaign_progress(campaign))
 
 

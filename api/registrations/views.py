@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.pagination import CappedPageNumberPagination, paginated_response
-from api.permissions import IsCitizen
+from api.permissions import IsCitizen, account_of
 from api.registrations.serializers import ProfileSchema, TripSchema, TripWrittenSchema
 from privacy.services.erasure import person_erase
 from privacy.services.export import export_for
@@ -41,7 +41,7 @@ def _trip_body(trip: Trip, warnings: list[str] | None = None) -> dict:
 class ProfileView(PersonalDataView):
     @extend_schema(responses=ProfileSchema)
     def get(self, request: Request) -> Response:
-        traveller = selectors.traveller_of(user=request.user)
+        traveller = selectors.traveller_of(user=account_of(request))
         profile = traveller and selectors.profile_of(traveller=traveller, cipher=traveller.data_key.cipher())
         if not profile:
             raise NotFound("No profile yet: PUT one first.")
@@ -61,7 +61,7 @@ class ProfileView(PersonalDataView):
         return self._write(request, partial=True)
 
     def _write(self, request: Request, *, partial: bool) -> Response:
-        traveller = profiles.profile_write(user=request.user, data=request.data, partial=partial)
+        traveller = profiles.profile_write(user=account_of(request), data=request.data, partial=partial)
         return Response(selectors.profile_of(traveller=traveller, cipher=traveller.data_key.cipher()))
 
 
@@ -70,18 +70,18 @@ class TripListView(PersonalDataView):
 
     @extend_schema(responses=TripSchema(many=True))
     def get(self, request: Request) -> Response:
-        trips = selectors.trips_of(user=request.user)
-        return paginated_response(request, self, trips, lambda page: [_trip_body(trip) for trip in page])
+        mine = selectors.trips_of(user=account_of(request))
+        return paginated_response(request, self, mine, lambda page: [_trip_body(trip) for trip in page])
 
     @extend_schema(request=TripSchema, responses={201: TripWrittenSchema})
     def post(self, request: Request) -> Response:
-        trip, warnings = trips.trip_create(user=request.user, data=request.data)
+        trip, warnings = trips.trip_create(user=account_of(request), data=request.data)
         return Response(_trip_body(trip, warnings), status=status.HTTP_201_CREATED)
 
 
 class TripDetailView(PersonalDataView):
     def _trip(self, request: Request, trip_id: uuid.UUID) -> Trip:
-        trip = selectors.trip_of(user=request.user, trip_id=trip_id)
+        trip = selectors.trip_of(user=account_of(request), trip_id=trip_id)
         if trip is None:
             raise NotFound()
         return trip
@@ -109,11 +109,11 @@ class TripDetailView(PersonalDataView):
 class ExportView(PersonalDataView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
-        return Response(export_for(user=request.user))
+        return Response(export_for(user=account_of(request)))
 
 
 class MeView(PersonalDataView):
     @extend_schema(responses={204: None}, description="Erase everything held about the caller (crypto-shredding).")
     def delete(self, request: Request) -> Response:
-        person_erase(user=request.user)
+        person_erase(user=account_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

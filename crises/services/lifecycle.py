@@ -58,7 +58,8 @@ def _store_area(crisis: Crisis) -> None:
 
 
 def _check_jurisdiction(crisis: Crisis, user: User) -> None:
-    if user.role != Role.ADMIN and not set(crisis.countries) & set(user.post.countries):
+    countries = user.jurisdiction()
+    if countries is not None and not countries.intersection(crisis.countries):
         raise DomainError(
             "outside_jurisdiction",
             "The area touches none of your post's countries.",

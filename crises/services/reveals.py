@@ -208,7 +208,7 @@ def reveal_fetch(*, request: RevealRequest, user: User) -> RevealResult:
         raise DomainError("not_found", "Not found.", status=404)
     if request.status != RevealStatus.APPROVED:
         raise DomainError("conflict", f"The request is {request.status}, not approved.", status=409)
-    if timezone.now() - request.decided_at > REVEAL_APPROVAL_VALID_FOR:
+    if request.decided_at is None or timezone.now() - request.decided_at > REVEAL_APPROVAL_VALID_FOR:
         raise DomainError("gone", "The approval has expired; request again.", status=410)
     records = reveal_records(
         crisis=request.crisis,

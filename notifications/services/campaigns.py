@@ -87,7 +87,7 @@ def campaign_validate(data: dict[str, Any], *, crisis: Crisis) -> CampaignReques
     messages, default = templates.validate_messages(
         data["messages"], data["default_language"], ask_checkin=data["ask_checkin"]
     )
-    limits = [CHANNELS[name].max_length for name in channels if CHANNELS[name].max_length]
+    limits = [limit for name in channels if (limit := CHANNELS[name].max_length) is not None]
     if limits:
         sample = templates.checkin_url(templates.checkin_token(uuid.uuid4(), uuid.uuid4()))
         templates.check_length(messages, limit=min(limits), sample_url=sample)

@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.services import account_lock_or_404
 from consular.crypto import Cipher, blind_index, seal
+from consular.errors import DomainError
 from consular.models import DataKey
 from consular.rows import insert_unless_conflict
 from consular.validation import Invalid, invalid_input
@@ -40,7 +41,10 @@ def traveller_get_or_create(*, user: User) -> Traveller:
         return traveller
     # A concurrent request created it first (unique user) and has committed.
     data_key.delete()
-    return selectors.traveller_of(user=user)
+    existing = selectors.traveller_of(user=user)
+    if existing is None:  # and it is gone again: the account was erased meanwhile
+        raise DomainError("not_found", "Not found.", status=404)
+    return existing
 
 
 def profile_plaintexts(clean: dict[str, Any]) -> dict[str, str | None]:

@@ -33,7 +33,9 @@ def build_stays(traveller: Traveller, trip: Trip, cipher: Cipher, stays: Iterabl
             trip=trip,
             traveller=traveller,
             country=clean.country,
-            point=Point(clean.longitude, clean.latitude) if clean.latitude is not None else None,
+            point=Point(clean.longitude, clean.latitude)
+            if clean.latitude is not None and clean.longitude is not None
+            else None,
             precision=clean.precision,
             start_date=clean.start_date,
             end_date=clean.end_date,

@@ -32,8 +32,10 @@ def reindex_traveller_emails(*, batch_size: int = 500) -> EmailReindex:
         except crypto.DecryptionError:
             result.unreadable.append(traveller.id)
             continue
+        if stored is None:  # emptied since the query began
+            continue
         canonical = crypto.normalise_email(stored)
-        changes = {"email_bidx": contact_email_blind_index(canonical)}
+        changes: dict[str, str | bytes] = {"email_bidx": contact_email_blind_index(canonical)}
         if canonical != stored:
             changes["email_enc"] = cipher.encrypt(
                 canonical, table=Traveller._meta.db_table, field="email", row_id=traveller.pk
@@ -75,6 +77,8 @@ def place_city_stays_again(*, batch_size: int = 500) -> StaysPlacedAgain:
             city = crypto.unseal(stay.traveller.data_key.cipher(), stay, "city")
         except crypto.DecryptionError:
             result.unreadable.append(stay.id)
+            continue
+        if city is None:  # the stay was replaced since the query began
             continue
         found = gazetteer.find_city(stay.country, city)
         if isinstance(found, gazetteer.Place):

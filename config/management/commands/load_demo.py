@@ -137,7 +137,7 @@ def _demo_profile(n: int, given: str, family: str) -> dict:
 
 def _demo_trip(today: date, country: str, *, city: str | None = None, point: tuple | None = None) -> dict:
     start, end = today - timedelta(days=7), today + timedelta(days=21)
-    stay = {"country": country, "start_date": start.isoformat(), "end_date": end.isoformat()}
+    stay: dict[str, Any] = {"country": country, "start_date": start.isoformat(), "end_date": end.isoformat()}
     if city:
         stay["city"] = city
     if point:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, cast
 
-import pycountry
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -25,6 +24,7 @@ from consular.crypto import DecryptionError, email_blind_index, normalise_email,
 from consular.errors import DomainError
 from consular.models import DataKey
 from consular.rows import in_id_order
+from consular.validation import country_codes
 
 TOKEN_PREFIX = "cct_"  # noqa: S105 - a public prefix that makes leaked tokens easy to scan for
 
@@ -100,7 +100,7 @@ def normalise_countries(codes: list[str]) -> list[str]:
     result: list[str] = []
     for code in codes:
         code = code.strip().upper()
-        if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        if code not in country_codes():
             raise DomainError(
                 "invalid", "Invalid input.", fields={"countries": [f"{code!r} is not an ISO 3166-1 alpha-2 code."]}
             )

@@ -32,6 +32,11 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # "20261101  ": only the one form the API documents is a date here.
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 UNKNOWN_FIELD = "Unknown field."
+# Longest input accepted, before normalising (spaces, dashes), for the values that have
+# a format of their own; the API's schema shows the same numbers (api/*/serializers.py).
+PHONE_MAX_LENGTH = 32
+PASSPORT_MAX_LENGTH = 40
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit on a path
 
 
 class Invalid(Exception):
@@ -180,7 +185,7 @@ def _parse_plain_e164(text: str) -> phonenumbers.PhoneNumber | None:
 
 
 def normalise_phone(value: Any, path: str, errors: Errors, *, required: bool) -> str | None:
-    text = clean_text(value, path, errors, max_length=32, required=required)
+    text = clean_text(value, path, errors, max_length=PHONE_MAX_LENGTH, required=required)
     if text is None:
         return None
     if not text.startswith("+"):
@@ -235,7 +240,7 @@ def normalise_language(value: Any, path: str, errors: Errors, *, required: bool)
 
 
 def normalise_passport(value: Any, path: str, errors: Errors) -> str | None:
-    text = clean_text(value, path, errors, max_length=40, required=False)
+    text = clean_text(value, path, errors, max_length=PASSPORT_MAX_LENGTH, required=False)
     if text is None:
         return None
     compact = re.sub(r"[\s-]", "", text).upper()
@@ -246,7 +251,7 @@ def normalise_passport(value: Any, path: str, errors: Errors) -> str | None:
 
 
 def clean_email(value: Any, path: str, errors: Errors) -> str | None:
-    text = clean_text(value, path, errors, max_length=254, required=False)
+    text = clean_text(value, path, errors, max_length=EMAIL_MAX_LENGTH, required=False)
     if text is None:
         return None
     text = normalise_email(text)

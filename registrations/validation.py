@@ -34,6 +34,13 @@ from registrations import gazetteer
 from registrations.models import Precision
 
 MAX_STAYS_PER_TRIP = 50
+# Longest text accepted per field (after trimming); the API's schema shows the same
+# numbers (api/registrations/serializers.py, checked by tests/api/test_field_limits.py).
+NAME_MAX_LENGTH = 100
+RELATION_MAX_LENGTH = 50
+CITY_MAX_LENGTH = 100
+ADDRESS_MAX_LENGTH = 300
+TITLE_MAX_LENGTH = 200
 MAX_TRIP_YEARS = 2
 # Trips and stays are dated within this window: wide enough for any real journey
 # and a legacy register's history, narrow enough that date arithmetic (a trip's
@@ -92,7 +99,7 @@ def validate_profile(
     for name in ("given_name", "family_name"):
         if wanted(name):
             clean[name] = clean_text(
-                obj.get(name), join_path(prefix, name), errors, max_length=100, required=required(name)
+                obj.get(name), join_path(prefix, name), errors, max_length=NAME_MAX_LENGTH, required=required(name)
             )
     if wanted("date_of_birth"):
         path = join_path(prefix, "date_of_birth")
@@ -132,9 +139,11 @@ def _emergency_contact(value: Any, path: str, errors: Errors) -> dict[str, str |
         return None
     check_unknown_keys(obj, CONTACT_FIELDS, path, errors)
     contact = {
-        "name": clean_text(obj.get("name"), join_path(path, "name"), errors, max_length=100, required=True),
+        "name": clean_text(obj.get("name"), join_path(path, "name"), errors, max_length=NAME_MAX_LENGTH, required=True),
         "phone": normalise_phone(obj.get("phone"), join_path(path, "phone"), errors, required=True),
-        "relation": clean_text(obj.get("relation"), join_path(path, "relation"), errors, max_length=50, required=False),
+        "relation": clean_text(
+            obj.get("relation"), join_path(path, "relation"), errors, max_length=RELATION_MAX_LENGTH, required=False
+        ),
     }
     return contact
 
@@ -208,8 +217,10 @@ def _stay(value: Any, path: str, trip_start: date | None, trip_end: date | None,
         return None
     check_unknown_keys(obj, STAY_FIELDS, path, errors)
     country = normalise_country(obj.get("country"), join_path(path, "country"), errors)
-    city = clean_text(obj.get("city"), join_path(path, "city"), errors, max_length=100, required=False)
-    address = clean_text(obj.get("address"), join_path(path, "address"), errors, max_length=300, required=False)
+    city = clean_text(obj.get("city"), join_path(path, "city"), errors, max_length=CITY_MAX_LENGTH, required=False)
+    address = clean_text(
+        obj.get("address"), join_path(path, "address"), errors, max_length=ADDRESS_MAX_LENGTH, required=False
+    )
     location = _location(obj.get("location"), join_path(path, "location"), errors)
     precision = obj.get("precision")
     if precision is not None and precision not in Precision.values:
@@ -250,7 +261,9 @@ def validate_trip(data: Any, *, prefix: str = "") -> CleanTrip:
     if obj is None:
         raise errors.invalid()
     check_unknown_keys(obj, TRIP_FIELDS, prefix, errors)
-    title = clean_text(obj.get("title"), join_path(prefix, "title"), errors, max_length=200, required=False)
+    title = clean_text(
+        obj.get("title"), join_path(prefix, "title"), errors, max_length=TITLE_MAX_LENGTH, required=False
+    )
     start = _travel_date(obj.get("start_date"), join_path(prefix, "start_date"), errors)
     end = _travel_date(obj.get("end_date"), join_path(prefix, "end_date"), errors)
     if start and end:

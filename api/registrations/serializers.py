@@ -7,6 +7,16 @@ describe the JSON.
 
 from rest_framework import serializers
 
+from consular.validation import EMAIL_MAX_LENGTH, MAX_LANGUAGE_TAG_LENGTH, PASSPORT_MAX_LENGTH, PHONE_MAX_LENGTH
+from registrations.validation import (
+    ADDRESS_MAX_LENGTH,
+    CITY_MAX_LENGTH,
+    MAX_STAYS_PER_TRIP,
+    NAME_MAX_LENGTH,
+    RELATION_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
+
 
 class LocationSchema(serializers.Serializer):
     lat = serializers.FloatField(min_value=-90, max_value=90)
@@ -14,9 +24,9 @@ class LocationSchema(serializers.Serializer):
 
 
 class EmergencyContactSchema(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    phone = serializers.CharField(help_text="E.164, e.g. +6793312345")
-    relation = serializers.CharField(max_length=50, required=False, allow_null=True)
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    phone = serializers.CharField(max_length=PHONE_MAX_LENGTH, help_text="E.164, e.g. +6793312345")
+    relation = serializers.CharField(max_length=RELATION_MAX_LENGTH, required=False, allow_null=True)
 
 
 class ConsentSchema(serializers.Serializer):
@@ -25,14 +35,14 @@ class ConsentSchema(serializers.Serializer):
 
 
 class ProfileSchema(serializers.Serializer):
-    given_name = serializers.CharField(max_length=100)
-    family_name = serializers.CharField(max_length=100)
+    given_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    family_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     date_of_birth = serializers.DateField()
     nationality = serializers.CharField(help_text="ISO 3166-1 alpha-2")
-    passport_number = serializers.CharField(required=False, allow_null=True)
-    phone = serializers.CharField(required=False, allow_null=True, help_text="E.164")
-    email = serializers.EmailField(required=False, allow_null=True)
-    language = serializers.CharField(help_text="BCP 47 tag, e.g. en, fr-CA")
+    passport_number = serializers.CharField(max_length=PASSPORT_MAX_LENGTH, required=False, allow_null=True)
+    phone = serializers.CharField(max_length=PHONE_MAX_LENGTH, required=False, allow_null=True, help_text="E.164")
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False, allow_null=True)
+    language = serializers.CharField(max_length=MAX_LANGUAGE_TAG_LENGTH, help_text="BCP 47 tag, e.g. en, fr-CA")
     emergency_contact = EmergencyContactSchema(required=False, allow_null=True)
     consent = ConsentSchema()
 
@@ -40,9 +50,9 @@ class ProfileSchema(serializers.Serializer):
 class StaySchema(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     country = serializers.CharField(help_text="ISO 3166-1 alpha-2")
-    city = serializers.CharField(required=False, allow_null=True, max_length=100)
+    city = serializers.CharField(required=False, allow_null=True, max_length=CITY_MAX_LENGTH)
     location = LocationSchema(required=False, allow_null=True)
-    address = serializers.CharField(required=False, allow_null=True, max_length=300)
+    address = serializers.CharField(required=False, allow_null=True, max_length=ADDRESS_MAX_LENGTH)
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     precision = serializers.ChoiceField(choices=["point", "city", "country"], read_only=True)
@@ -50,10 +60,10 @@ class StaySchema(serializers.Serializer):
 
 class TripSchema(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
-    title = serializers.CharField(required=False, allow_null=True, max_length=200)
+    title = serializers.CharField(required=False, allow_null=True, max_length=TITLE_MAX_LENGTH)
     start_date = serializers.DateField()
     end_date = serializers.DateField()
-    stays = StaySchema(many=True, required=False)
+    stays = StaySchema(many=True, required=False, max_length=MAX_STAYS_PER_TRIP)
 
 
 class TripWrittenSchema(TripSchema):

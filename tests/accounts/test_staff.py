@@ -136,3 +136,16 @@ def test_the_database_refuses_an_officer_without_a_post(alice):
 
     with pytest.raises(IntegrityError), transaction.atomic():
         User.objects.filter(pk=alice.pk).update(role=Role.OFFICER)
+
+
+def test_an_admin_sees_every_country_and_needs_no_post(ada):
+    assert ada.post is None
+    assert ada.jurisdiction() is None
+
+
+def test_post_staff_see_their_posts_countries(olivia, ann, sam):
+    assert olivia.jurisdiction() == ann.jurisdiction() == sam.jurisdiction() == frozenset({"FJ", "TO", "WS"})
+
+
+def test_a_citizen_sees_no_country(alice):
+    assert alice.jurisdiction() == frozenset()

@@ -19,6 +19,7 @@ import math
 import random
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -168,7 +169,8 @@ def main() -> None:
     if args.reuse:
         try:
             with psycopg.connect(libpq_conninfo(bench_database_url("joinbench"))) as probe:
-                reuse = probe.execute("SELECT count(*) FROM registrations_traveller").fetchone()[0] == args.travellers
+                row = probe.execute("SELECT count(*) FROM registrations_traveller").fetchone()
+                reuse = row is not None and row[0] == args.travellers
         except psycopg.Error:
             reuse = False
     if reuse:
@@ -206,7 +208,7 @@ def main() -> None:
         crisis = declared_crisis(admin, area=area, starts_at="2026-03-01T00:00:00Z", ends_at="2026-03-31T00:00:00Z")
         window = crisis_window(crisis)
         ours, counts = timed(
-            lambda c=crisis: affected_counts(crisis=c, user=admin), args.runs, give_up_after=GIVE_UP_SECONDS
+            partial(affected_counts, crisis=crisis, user=admin), args.runs, give_up_after=GIVE_UP_SECONDS
         )
         located = sum(counts.located.values())
         parameters = {"crisis": crisis.pk, "start": window.start, "end": window.end}

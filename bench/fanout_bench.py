@@ -66,6 +66,8 @@ def main() -> None:
     if travellers < 100_000:
         raise SystemExit("Run bench/affected_bench.py first: it builds the register this benchmark reuses.")
     admin = User.objects.filter(role=Role.ADMIN).first()
+    if admin is None:
+        raise SystemExit("No admin account: run bench/affected_bench.py first, it creates one with the register.")
     # No schedules in the bench worker: the daily retention purge would erase the generated register.
     Schedule.objects.all().delete()
     Campaign.objects.all().delete()

@@ -78,8 +78,12 @@ def main() -> None:
             sample = [(n, text) for n, text in zip(range(1, args.sample + 1), handle, strict=False)]
         importer.prepare_chunk(sample[:200])  # warm the gazetteer and tag caches
         started = time.perf_counter()
-        prepared = importer.prepare_chunk(sample)
+        results = importer.prepare_chunk(sample)
         prepare_seconds = time.perf_counter() - started
+        # The COPY reference below loads prepared rows only, as the import does (it reports rejections apart).
+        prepared = [result for result in results if isinstance(result, importer.Prepared)]
+        if len(prepared) != len(results):
+            raise SystemExit(f"{len(results) - len(prepared)} sample lines rejected: the references would be off")
 
         # Reference 1b: only the phone numbers of that sample (profile and emergency contact).
         numbers = []

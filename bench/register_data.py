@@ -27,7 +27,11 @@ def register_line(index: int, rng: random.Random, *, start: date) -> dict:
     trip_start = start + timedelta(days=rng.randint(0, 60))
     trip_end = trip_start + timedelta(days=rng.randint(1, 30))
     stay_mode = index % 3
-    stay = {"country": country, "start_date": trip_start.isoformat(), "end_date": trip_end.isoformat()}
+    stay: dict[str, object] = {
+        "country": country,
+        "start_date": trip_start.isoformat(),
+        "end_date": trip_end.isoformat(),
+    }
     if stay_mode == 0:
         stay["location"] = {
             "lat": round(lat + rng.uniform(-0.05, 0.05), 5),

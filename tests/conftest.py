@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.models import Role, User
+from accounts.models import Post, Role, User
 from accounts.services import token_issue
 from consular.logging import JsonFormatter, RequestContextFilter
 from tests.factories import PostFactory, StaffFactory, UserFactory
@@ -82,45 +82,45 @@ def client_for(api: APIClient) -> Callable[[User], APIClient]:
 
 
 @pytest.fixture
-def pacific_post():
-    return PostFactory(name="Pacific", countries=["FJ", "TO", "WS"])
+def pacific_post() -> Post:
+    return PostFactory.create(name="Pacific", countries=["FJ", "TO", "WS"])
 
 
 @pytest.fixture
-def andes_post():
-    return PostFactory(name="Andes", countries=["PE", "BO"])
+def andes_post() -> Post:
+    return PostFactory.create(name="Andes", countries=["PE", "BO"])
 
 
 @pytest.fixture
 def alice() -> User:
-    return UserFactory(email="alice@example.test")
+    return UserFactory.create(email="alice@example.test")
 
 
 @pytest.fixture
 def bob() -> User:
-    return UserFactory(email="bob@example.test")
+    return UserFactory.create(email="bob@example.test")
 
 
 @pytest.fixture
-def olivia(pacific_post) -> User:
-    return StaffFactory(email="olivia@mfa.example", role=Role.OFFICER, post=pacific_post)
+def olivia(pacific_post: Post) -> User:
+    return StaffFactory.create(email="olivia@mfa.example", role=Role.OFFICER, post=pacific_post)
 
 
 @pytest.fixture
-def oscar(andes_post) -> User:
-    return StaffFactory(email="oscar@mfa.example", role=Role.OFFICER, post=andes_post)
+def oscar(andes_post: Post) -> User:
+    return StaffFactory.create(email="oscar@mfa.example", role=Role.OFFICER, post=andes_post)
 
 
 @pytest.fixture
-def sam(pacific_post) -> User:
-    return StaffFactory(email="sam@mfa.example", role=Role.SUPERVISOR, post=pacific_post)
+def sam(pacific_post: Post) -> User:
+    return StaffFactory.create(email="sam@mfa.example", role=Role.SUPERVISOR, post=pacific_post)
 
 
 @pytest.fixture
-def ann(pacific_post) -> User:
-    return StaffFactory(email="ann@mfa.example", role=Role.ANALYST, post=pacific_post)
+def ann(pacific_post: Post) -> User:
+    return StaffFactory.create(email="ann@mfa.example", role=Role.ANALYST, post=pacific_post)
 
 
 @pytest.fixture
 def ada() -> User:
-    return StaffFactory(email="ada@mfa.example", role=Role.ADMIN, post=None)
+    return StaffFactory.create(email="ada@mfa.example", role=Role.ADMIN, post=None)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
 import factory
 
 from accounts.models import Post, Role, User
 from accounts.services import post_upsert, user_create
 
+if TYPE_CHECKING:
+    from consular.crypto import Cipher
+    from crises.models import Crisis
+    from notifications.models import Campaign
+    from registrations.models import Stay, Traveller
 
-class PostFactory(factory.Factory):
+
+class PostFactory(factory.Factory[Post]):
     class Meta:
         model = Post
 
@@ -20,20 +30,25 @@ class PostFactory(factory.Factory):
         return post_upsert(name=name, countries=countries)
 
 
-class UserFactory(factory.Factory):
-    """Accounts without a usable password by default: Argon2 is slow on purpose, most tests never log in."""
+class UserFactory(factory.Factory[User]):
+    """Accounts without a usable password by default: Argon2 is slow on purpose, most tests never log in.
+
+    Build accounts with ``UserFactory.create(...)``: it is what calling the factory does, and it is typed as a User.
+    """
 
     class Meta:
         model = User
 
     email = factory.Sequence(lambda n: f"person{n}@example.test")
-    password = None
-    role = Role.CITIZEN
-    post = None
+    password: str | None = None
+    role: str = Role.CITIZEN
+    post: Post | factory.SubFactory | None = None  # a post, or a declaration building one (StaffFactory)
 
     @classmethod
-    def _create(cls, model_class: type[User], **kwargs: object) -> User:
-        return user_create(**kwargs)
+    def _create(
+        cls, model_class: type[User], *, email: str, password: str | None, role: str, post: Post | None
+    ) -> User:
+        return user_create(email=email, password=password, role=role, post=post)
 
 
 class StaffFactory(UserFactory):
@@ -41,8 +56,8 @@ class StaffFactory(UserFactory):
     post = factory.SubFactory(PostFactory)
 
 
-def profile_payload(**overrides: object) -> dict:
-    payload = {
+def profile_payload(**overrides: object) -> dict[str, Any]:
+    payload: dict[str, Any] = {
         "given_name": "Ana",
         "family_name": "Tuilagi",
         "date_of_birth": "1990-04-12",
@@ -58,8 +73,8 @@ def profile_payload(**overrides: object) -> dict:
     return payload
 
 
-def trip_payload(**overrides: object) -> dict:
-    payload = {
+def trip_payload(**overrides: object) -> dict[str, Any]:
+    payload: dict[str, Any] = {
         "title": "Fiji field visit",
         "start_date": "2026-11-01",
         "end_date": "2026-11-30",
@@ -81,13 +96,13 @@ def trip_payload(**overrides: object) -> dict:
 
 
 def registered_citizen(
-    *, email: str | None = None, profile: dict | None = None, trips: list[dict] | None = None
+    *, email: str | None = None, profile: dict[str, Any] | None = None, trips: list[dict[str, Any]] | None = None
 ) -> User:
     """A citizen with a profile and trips, written through the services as the API would."""
     from registrations.services.profiles import profile_write
     from registrations.services.trips import trip_create
 
-    user = UserFactory(**({"email": email} if email else {}))
+    user = UserFactory.create(email=email) if email else UserFactory.create()
     profile_write(user=user, data=profile or profile_payload(), partial=False)
     for trip in trips if trips is not None else [trip_payload()]:
         trip_create(user=user, data=trip)
@@ -108,7 +123,7 @@ def traveller_with_stay(
     given_name: str = "Ana",
     consent: bool = True,
     phone: str = "+64 21 123 4567",
-):
+) -> Traveller:
     """A registered traveller (no login, as if imported) with one trip and one stay.
 
     A point gives precision "point"; no point gives "country" (city only as a name).
@@ -139,9 +154,9 @@ def traveller_with_stay(
 
 
 def add_stay(
-    traveller,
+    traveller: Traveller,
     *,
-    cipher=None,
+    cipher: Cipher | None = None,
     country: str,
     lon: float | None = None,
     lat: float | None = None,
@@ -149,7 +164,7 @@ def add_stay(
     start: str = "2026-11-01",
     end: str = "2026-11-30",
     address: str | None = "1 Test Street",
-):
+) -> Stay:
     """Another stay on the traveller's (only) trip: a point gives "point", none gives "country"."""
     from datetime import date
 
@@ -158,13 +173,16 @@ def add_stay(
     from consular.crypto import seal
     from registrations.models import Precision, Stay
 
+    if (lon is None) != (lat is None):
+        raise ValueError("A stay's point needs both lon and lat, or neither.")
+    point = Point(lon, lat) if lon is not None and lat is not None else None
     cipher = cipher or traveller.data_key.cipher()
     stay = Stay(
         trip=traveller.trips.get(),
         traveller=traveller,
         country=country,
-        point=Point(lon, lat) if lon is not None else None,
-        precision=Precision.POINT if lon is not None else Precision.COUNTRY,
+        point=point,
+        precision=Precision.POINT if point is not None else Precision.COUNTRY,
         start_date=date.fromisoformat(start),
         end_date=date.fromisoformat(end),
     )
@@ -174,8 +192,8 @@ def add_stay(
     return stay
 
 
-def launched_campaign(user, crisis, *, message: str = "Are you safe? {checkin_url}", channels=("email",),
-                      ask_checkin: bool = True):  # fmt: skip
+def launched_campaign(user: User, crisis: Crisis, *, message: str = "Are you safe? {checkin_url}",
+                      channels: Iterable[str] = ("email",), ask_checkin: bool = True) -> Campaign:  # fmt: skip
     """A campaign launched through the service, as the API would (batches queue on commit)."""
     from notifications.services import campaigns
 
@@ -187,12 +205,12 @@ def launched_campaign(user, crisis, *, message: str = "Are you safe? {checkin_ur
     return campaigns.campaign_launch(crisis=crisis, user=user, request=request)
 
 
-def square(lon0: float, lat0: float, lon1: float, lat1: float) -> dict:
+def square(lon0: float, lat0: float, lon1: float, lat1: float) -> dict[str, Any]:
     return {"type": "Polygon", "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]]}
 
 
-def crisis_payload(**overrides: object) -> dict:
-    payload = {
+def crisis_payload(**overrides: object) -> dict[str, Any]:
+    payload: dict[str, Any] = {
         "title": "Cyclone over Viti Levu",
         "description": "Category 4 cyclone.",
         "severity": "severe",
@@ -205,9 +223,7 @@ def crisis_payload(**overrides: object) -> dict:
     return payload
 
 
-def declared_crisis(user, **overrides: object):
-    from django.utils.dateparse import parse_datetime
-
+def declared_crisis(user: User, **overrides: object) -> Crisis:
     from crises.services.lifecycle import crisis_declare
 
     payload = crisis_payload(**overrides)
@@ -215,8 +231,8 @@ def declared_crisis(user, **overrides: object):
         user=user,
         title=payload["title"],
         severity=payload["severity"],
-        starts_at=parse_datetime(payload["starts_at"]),
-        ends_at=parse_datetime(payload["ends_at"]) if payload["ends_at"] else None,
+        starts_at=datetime.fromisoformat(payload["starts_at"]),
+        ends_at=datetime.fromisoformat(payload["ends_at"]) if payload["ends_at"] else None,
         area=payload["area"],
         public=payload["public"],
     )

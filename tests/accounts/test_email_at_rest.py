@@ -5,7 +5,7 @@ from tests.factories import UserFactory
 
 
 def test_the_login_email_is_not_stored_in_clear():
-    UserFactory(email="distinctive.person@example.test")
+    UserFactory.create(email="distinctive.person@example.test")
     with connection.cursor() as cursor:
         cursor.execute("SELECT row_to_json(u)::text FROM accounts_user u")
         rows = " ".join(row[0] for row in cursor.fetchall())
@@ -13,5 +13,5 @@ def test_the_login_email_is_not_stored_in_clear():
 
 
 def test_the_email_decrypts_for_the_service():
-    user = UserFactory(email="Readable@Example.test")
+    user = UserFactory.create(email="Readable@Example.test")
     assert User.objects.get(pk=user.pk).email == "readable@example.test"

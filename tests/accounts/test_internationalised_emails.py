@@ -129,9 +129,10 @@ def test_reindex_emails_lets_an_import_recognise_a_registration_stored_before(tm
 
     assert "imported 0, rejected 0, duplicates 1" in out
     traveller = Traveller.objects.select_related("data_key").get(user=user)
+    assert traveller.email_enc is not None
     assert (
         traveller.data_key.cipher().decrypt(
-            traveller.email_enc, table="registrations_traveller", field="email", row_id=traveller.pk
+            bytes(traveller.email_enc), table="registrations_traveller", field="email", row_id=traveller.pk
         )
         == PUNYCODE
     )

@@ -24,6 +24,7 @@ def test_create_staff_creates_an_officer_and_a_new_post():
     )
     user = User.objects.get(email_bidx=email_blind_index("o@mfa.example"))
     assert user.role == Role.OFFICER
+    assert user.post is not None
     assert user.post.countries == ["FJ", "TO", "WS"]
     assert user.check_password("a long enough passphrase")
 
@@ -124,7 +125,7 @@ def test_list_page_size_is_capped(client_for, ada, monkeypatch):
 
     monkeypatch.setattr(CappedPageNumberPagination, "max_page_size", 3)
     for n in range(5):
-        PostFactory(name=f"P{n}")
+        PostFactory.create(name=f"P{n}")
     body = client_for(ada).get("/api/v1/posts?page_size=100000").json()
     assert body["count"] == 5
     assert len(body["results"]) == 3

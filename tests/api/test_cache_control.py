@@ -17,7 +17,7 @@ def directives(response) -> set[str]:
 
 
 def test_a_bearer_token_is_not_cacheable(api):
-    UserFactory(email="lead@example.test", password=PASSWORD)
+    UserFactory.create(email="lead@example.test", password=PASSWORD)
     response = api.post("/api/v1/auth/token", {"email": "lead@example.test", "password": PASSWORD}, format="json")
     assert response.status_code == 200
     assert "token" in response.json()

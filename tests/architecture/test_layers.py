@@ -23,7 +23,9 @@ def _sql_strings(path: Path) -> list[str]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             strings.append(node.value)
         elif isinstance(node, ast.JoinedStr):
-            strings.append("".join(v.value for v in node.values if isinstance(v, ast.Constant)))
+            strings.append(
+                "".join(v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str))
+            )
     return strings
 
 

@@ -15,18 +15,23 @@ def reload(shape: Shape) -> Shape:
 
 def test_point_round_trips():
     shape = Shape.objects.create(point=Point(178.4419, -18.1416))
-    assert reload(shape).point.equals_exact(Point(178.4419, -18.1416), 0)
+    stored = reload(shape).point
+    assert stored is not None
+    assert stored.equals_exact(Point(178.4419, -18.1416), 0)
 
 
 def test_polygon_with_a_hole_round_trips():
     stored = reload(Shape.objects.create(polygon=SQUARE_WITH_HOLE)).polygon
+    assert stored is not None
     assert stored.equals_exact(SQUARE_WITH_HOLE, 0)
     assert len(stored.interiors) == 1
 
 
 def test_multipolygon_round_trips():
     area = MultiPolygon([SQUARE_WITH_HOLE, Polygon([(30, 30), (31, 30), (31, 31), (30, 30)])])
-    assert reload(Shape.objects.create(multipolygon=area)).multipolygon.equals_exact(area, 0)
+    stored = reload(Shape.objects.create(multipolygon=area)).multipolygon
+    assert stored is not None
+    assert stored.equals_exact(area, 0)
 
 
 @pytest.mark.parametrize("longitude", [180.0, -180.0])
@@ -39,6 +44,7 @@ def test_coordinates_on_the_antimeridian_round_trip(longitude):
     ]
     shape = Shape.objects.create(point=Point(longitude, -17.5), polygon=Polygon(ring))
     stored = reload(shape)
+    assert stored.point is not None and stored.polygon is not None
     assert stored.point.x == longitude
     assert stored.polygon.equals_exact(Polygon(ring), 0)
 

@@ -28,6 +28,7 @@ def test_the_token_look_up_returns_the_user_and_post_the_orm_would(olivia):
     assert token == expected
     assert token.user.__dict__.keys() >= {"role", "post_id", "email_enc"}
     assert token.user.role == expected.user.role
+    assert token.user.post is not None and expected.user.post is not None
     assert token.user.post.countries == expected.user.post.countries == ["FJ", "TO", "WS"]
 
 
@@ -48,6 +49,7 @@ def test_the_registration_look_up_matches_the_orm(client_for, alice):
     assert client_for(alice).put("/api/v1/me/profile", profile_payload(), format="json").status_code == 200
     traveller = traveller_of(user=alice)
     expected = Traveller.objects.select_related("data_key").get(user=alice)
+    assert traveller is not None
     for field in Traveller._meta.concrete_fields:
         assert getattr(traveller, field.attname) == getattr(expected, field.attname), field.name
     assert traveller.data_key.wrapped == expected.data_key.wrapped
@@ -71,6 +73,6 @@ def test_insert_unless_conflict_inserts_once_and_then_reports_the_conflict(alice
 
 
 def test_in_id_order_reads_every_row_once_across_batches_in_id_order():
-    users = [UserFactory() for _ in range(5)]
+    users = [UserFactory.create() for _ in range(5)]
     seen = [user.id for user in in_id_order(User.objects.all(), batch_size=2)]
     assert seen == sorted(user.id for user in users)

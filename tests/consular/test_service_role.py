@@ -40,7 +40,7 @@ def _refused(statement: str) -> bool:
 
 
 def test_the_service_role_writes_the_register_and_appends_to_the_audit_log(service_role):
-    user = UserFactory()
+    user = UserFactory.create()
     _as(service_role)
     profile_write(user=user, data=profile_payload(), partial=False)
     audit_record(actor=None, action="test.entry", object_type="user", object_id=user.pk)

@@ -71,7 +71,7 @@ def _request(port: int, method: str, path: str, body: dict | None = None, token:
 
 @pytest.mark.slow
 def test_workers_forked_from_the_preloaded_app_each_reach_the_database(server):
-    tokens = [token_issue(user=UserFactory()).token for _ in range(8)]
+    tokens = [token_issue(user=UserFactory.create()).token for _ in range(8)]
     # Several requests on fresh connections, so that both workers are likely to serve some.
     statuses = [_request(server, "PUT", "/api/v1/me/profile", profile_payload(), token) for token in tokens]
     assert statuses == [200] * len(tokens)
@@ -93,7 +93,7 @@ def test_prepare_to_fork_closes_the_database_connection_and_freezes_what_exists(
 def test_a_chunked_write_through_the_server_gets_411_and_changes_nothing(server):
     # The Django test client cannot send a chunked body; this checks what gunicorn hands
     # the app for one (Transfer-Encoding, no Content-Length) is refused as the tests assume.
-    token = token_issue(user=UserFactory()).token
+    token = token_issue(user=UserFactory.create()).token
     assert _request(server, "PUT", "/api/v1/me/profile", profile_payload(), token) == 200
     client = http.client.HTTPConnection("127.0.0.1", server, timeout=10)
     try:
@@ -110,4 +110,6 @@ def test_a_chunked_write_through_the_server_gets_411_and_changes_nothing(server)
     finally:
         client.close()
     traveller = Traveller.objects.select_related("data_key").get()
-    assert profile_of(traveller=traveller, cipher=traveller.data_key.cipher())["given_name"] == "Ana"
+    profile = profile_of(traveller=traveller, cipher=traveller.data_key.cipher())
+    assert profile is not None
+    assert profile["given_name"] == "Ana"

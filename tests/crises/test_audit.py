@@ -135,6 +135,7 @@ def test_verify_audit_anchors_the_newest_entry_when_intact(settings, tmp_path):
     call_command("verify_audit", stdout=out)
     assert "2 entries; 1 anchors hold" in out.getvalue()
     newest = AuditEntry.objects.order_by("-id").first()
+    assert newest is not None
     assert f'"id": {newest.pk}, "hash": "{newest.hash}"' in (tmp_path / "anchors.jsonl").read_text()
 
 

@@ -128,7 +128,7 @@ def test_a_supervisor_of_another_post_cannot_see_the_request(client_for, olivia,
     crisis = active_crisis(ada)
     traveller_with_stay(lon=178.0, lat=-18.0)
     request_id = reveal(client_for(olivia), crisis).json()["request"]["id"]
-    other = StaffFactory(email="sup@andes.example", role=Role.SUPERVISOR, post=andes_post)
+    other = StaffFactory.create(email="sup@andes.example", role=Role.SUPERVISOR, post=andes_post)
     assert client_for(other).post(f"/api/v1/reveal-requests/{request_id}/approve").status_code == 404
 
 

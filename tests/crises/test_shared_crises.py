@@ -21,24 +21,26 @@ REASON = "Cyclone landfall: welfare calls to every affected citizen."
 
 @pytest.fixture
 def fiona():
-    return StaffFactory(email="fiona@mfa.example", role=Role.OFFICER, post=PostFactory(name="Suva", countries=["FJ"]))
+    return StaffFactory.create(
+        email="fiona@mfa.example", role=Role.OFFICER, post=PostFactory.create(name="Suva", countries=["FJ"])
+    )
 
 
 @pytest.fixture
 def tina():
-    return StaffFactory(
-        email="tina@mfa.example", role=Role.OFFICER, post=PostFactory(name="Nuku'alofa", countries=["TO"])
+    return StaffFactory.create(
+        email="tina@mfa.example", role=Role.OFFICER, post=PostFactory.create(name="Nuku'alofa", countries=["TO"])
     )
 
 
 @pytest.fixture
 def fred(fiona):
-    return StaffFactory(email="fred@mfa.example", role=Role.SUPERVISOR, post=fiona.post)
+    return StaffFactory.create(email="fred@mfa.example", role=Role.SUPERVISOR, post=fiona.post)
 
 
 @pytest.fixture
 def tom(tina):
-    return StaffFactory(email="tom@mfa.example", role=Role.SUPERVISOR, post=tina.post)
+    return StaffFactory.create(email="tom@mfa.example", role=Role.SUPERVISOR, post=tina.post)
 
 
 @pytest.fixture

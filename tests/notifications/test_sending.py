@@ -66,6 +66,7 @@ def test_a_transient_failure_is_retried_later_with_backoff(olivia, active_crisis
     run_batches(launch(olivia, active_crisis))
     delivery = Delivery.objects.get()
     assert delivery.status == "pending"
+    assert delivery.next_attempt_at is not None
     assert delivery.next_attempt_at > timezone.now() + timedelta(seconds=20)
     assert delivery.last_error == "SMS provider answered HTTP 503"
 
@@ -324,7 +325,7 @@ def test_a_key_rotation_retiring_a_version_mid_batch_loses_no_message(key_file, 
     traveller_with_stay(lon=178.1, lat=-18.1)
     campaign = launch(olivia, active_crisis, channels=("email",))
     real_send = channels.CHANNELS["email"].send
-    rotated = []
+    rotated: list[bool] = []
 
     def send_then_rotate(**kwargs):
         result = real_send(**kwargs)

@@ -57,6 +57,7 @@ def test_without_a_provider_or_an_outbox_the_sms_channel_is_not_configured(setti
 def test_production_refuses_an_sms_outbox():
     from tests.consular.test_production_settings import production_env, run_manage
 
-    result = run_manage("check", env=production_env(SMS_FILE_PATH="/var/tmp/sms"))
+    outbox = "/var/tmp/sms"  # noqa: S108 -- a setting's value the check must refuse, never written to
+    result = run_manage("check", env=production_env(SMS_FILE_PATH=outbox))
     assert result.returncode != 0
     assert "SMS_FILE_PATH is for development" in result.stderr

@@ -15,7 +15,7 @@ def _run_together(*calls):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_first_profile_writes_at_once_make_one_registration():
-    user = UserFactory()
+    user = UserFactory.create()
     errors = _run_together(
         lambda: profiles.profile_write(user=user, data=profile_payload(given_name="First"), partial=False),
         lambda: profiles.profile_write(user=user, data=profile_payload(given_name="Second"), partial=False),
@@ -26,7 +26,7 @@ def test_two_first_profile_writes_at_once_make_one_registration():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_first_trip_and_a_first_profile_at_once_make_one_registration():
-    user = UserFactory()
+    user = UserFactory.create()
     errors = _run_together(
         lambda: trips.trip_create(user=user, data=trip_payload()),
         lambda: profiles.profile_write(user=user, data=profile_payload(), partial=False),
@@ -121,7 +121,7 @@ def test_two_trips_at_once_one_below_the_cap_create_one_and_refuse_the_other():
     from consular.errors import DomainError
     from registrations.models import Trip
 
-    user = UserFactory()
+    user = UserFactory.create()
     traveller = profiles.traveller_get_or_create(user=user)
     Trip.objects.bulk_create(
         Trip(id=uuid.uuid4(), traveller=traveller, start_date=date(2026, 11, 1), end_date=date(2026, 11, 30))

@@ -27,7 +27,10 @@ DISTINCTIVE = {
 
 def pg_dump_path() -> str:
     candidate = os.path.join(os.environ.get("PG_BIN_DIR", "/usr/lib/postgresql/15/bin"), "pg_dump")
-    return candidate if os.path.exists(candidate) else shutil.which("pg_dump")
+    found = candidate if os.path.exists(candidate) else shutil.which("pg_dump")
+    if found is None:
+        pytest.fail("pg_dump not found: set PG_BIN_DIR to the PostgreSQL binaries' directory")
+    return found
 
 
 @pytest.mark.django_db(transaction=True)

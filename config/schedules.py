@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.db import DEFAULT_DB_ALIAS, router
 from django_q.models import Schedule
 
 
@@ -33,10 +35,21 @@ SCHEDULES = (
 )
 
 
-def schedules_sync(*, using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
-    """Create or update each listed row by name (a post_migrate receiver); its next run is kept."""
+def schedules_sync(*, apps: Apps = global_apps, using: str = DEFAULT_DB_ALIAS, **_: Any) -> None:
+    """Create or update each listed row by name (a post_migrate receiver); its next run is kept.
+
+    Like Django's own content types: through the migration state's model, and only where
+    django_q's table exists in that state (a `migrate` of one app on an empty database,
+    or of django_q back to zero, leaves it out) and the router lets django_q migrate.
+    """
+    try:
+        model = apps.get_model("django_q", "Schedule")
+    except LookupError:
+        return
+    if not router.allow_migrate_model(using, model):
+        return
     for scheduled in SCHEDULES:
-        Schedule.objects.using(using).update_or_create(
+        model.objects.using(using).update_or_create(
             name=scheduled.name,
             defaults={
                 "func": scheduled.func,

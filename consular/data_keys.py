@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from consular.copy_binary import INT4, binary_row, copy_rows
 from consular.models import DataKey
+
+# The columns a bulk load writes (registrations.importer); the row's layout is the core's to know.
+_COPY_COLUMNS = ("id", "master_version", "wrapped", "created_at")
 
 
 def data_keys_shred(key_ids: Iterable[uuid.UUID | str]) -> None:
@@ -25,3 +30,13 @@ def data_keys_shred(key_ids: Iterable[uuid.UUID | str]) -> None:
 
 def data_keys_delete(key_ids: Iterable[uuid.UUID | str]) -> int:
     return DataKey.objects.filter(pk__in=list(key_ids)).delete()[0]
+
+
+def data_key_copy_row(key_id: uuid.UUID, master_version: int, wrapped: bytes, created_at: bytes) -> bytes:
+    """One data key as a row of COPY's binary format (``created_at`` already in it: binary_timestamp)."""
+    return binary_row(key_id.bytes, INT4.pack(master_version), wrapped, created_at)
+
+
+def data_keys_copy(cursor: Any, rows: Sequence[bytes]) -> None:
+    """Load data keys made by data_key_copy_row, in the caller's transaction (a psycopg cursor)."""
+    copy_rows(cursor, DataKey._meta.db_table, _COPY_COLUMNS, rows)

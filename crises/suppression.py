@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
+from accounts.models import Role, User
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -52,10 +56,6 @@ def flattened(cells: dict[str, Cell]) -> dict[str, Any]:
     return out
 
 
-def threshold_for(user: Any) -> int | None:
+def threshold_for(user: User) -> int | None:
     """k for this caller's counts: analysts see counts from 1 to k-1 hidden, other staff see them all."""
-    from django.conf import settings
-
-    from accounts.models import Role
-
     return settings.SUPPRESS_BELOW if user.role == Role.ANALYST else None

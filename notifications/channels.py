@@ -85,7 +85,11 @@ class SmsChannel(Channel):
 
     def send(self, *, to: str, subject: str, text: str, idempotency_key: str) -> str:
         if not settings.SMS_PROVIDER_URL:
-            return self._write_file(to=to, text=text, idempotency_key=idempotency_key)
+            if settings.SMS_FILE_PATH:
+                return self._write_file(to=to, text=text, idempotency_key=idempotency_key)
+            # Configured when the campaign was launched, not any more (a worker started
+            # without the provider's URL): fail the delivery, never pretend it was sent.
+            raise SendError("SMS provider not configured", transient=False)
         body = json.dumps({"to": to, "text": text}).encode()
         request = urllib.request.Request(  # noqa: S310 - the URL is the operator's configuration
             settings.SMS_PROVIDER_URL,
@@ -116,9 +120,10 @@ class SmsChannel(Channel):
     def _write_file(self, *, to: str, text: str, idempotency_key: str) -> str:
         folder = Path(settings.SMS_FILE_PATH)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)  # a folder made before, or by hand, is made private too
         # Named by the delivery: a send retried after a crash rewrites the same file.
         path = folder / f"{idempotency_key}.txt"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(f"To: {to}\nDate: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n\n{text}\n")
         return f"file:{path.name}"

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import os
 import secrets
-import struct
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 
 import orjson
 
 from consular import crypto
+from consular.copy_binary import BOOL, binary_date, binary_row, text_or_null
+from consular.data_keys import data_key_copy_row
 from consular.geometry import point_ewkb
 from consular.validation import UNKNOWN_FIELD, Invalid
 from registrations.models import REF_ALPHABET, Stay, Traveller, Trip
@@ -30,7 +30,6 @@ from registrations.validation import validate_profile, validate_trip
 MAX_LINE_BYTES = 256 * 1024
 LINE_FIELDS = frozenset({"profile", "trips"})
 
-DATAKEY_COLUMNS = ("id", "master_version", "wrapped", "created_at")
 TRAVELLER_COLUMNS = (
     "id", "ref", "user_id", "data_key_id",
     *(f"{name}_enc" for name in Traveller.ENCRYPTED_FIELDS),
@@ -159,9 +158,9 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
 
     sealed = [seal(_TRAVELLER_TABLE, name, value, traveller_id) for name, value in profile_plaintexts(profile).items()]
     traveller = binary_row(
-        traveller_uuid.bytes, _reference().encode(), None, key_uuid.bytes, *sealed, _text(passport_bidx),
-        _text(email_bidx), profile["language"].encode(), _BOOL[profile["consent"]["contact"]],
-        _BOOL[profile["consent"]["share_with_partners"]], now, now,
+        traveller_uuid.bytes, _reference().encode(), None, key_uuid.bytes, *sealed, text_or_null(passport_bidx),
+        text_or_null(email_bidx), profile["language"].encode(), BOOL[profile["consent"]["contact"]],
+        BOOL[profile["consent"]["share_with_partners"]], now, now,
     )  # fmt: skip
     trip_rows, stay_rows = [], []
     for trip in trips:
@@ -196,51 +195,9 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
         line_no=line_no,
         passport_bidx=passport_bidx,
         email_bidx=email_bidx,
-        data_key=binary_row(key_uuid.bytes, _INT4.pack(master_version), wrapped, now),
+        data_key=data_key_copy_row(key_uuid, master_version, wrapped, now),
         traveller=traveller,
         trips=b"".join(trip_rows),
         stays=b"".join(stay_rows),
         warnings=[warning for trip in trips for warning in trip.warnings],
     )
-
-
-# COPY's binary format (PostgreSQL manual, "COPY", "Binary Format"): a header, then per
-# row a 16-bit field count and each field as a 32-bit length (-1 for NULL) and the
-# type's binary representation, then a -1 trailer. Binary instead of text saves the
-# server parsing the hex of every ciphertext: about a fifth of its time on the load.
-COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-COPY_BINARY_TRAILER = struct.pack(">h", -1)
-_FIELD_COUNT = struct.Struct(">h")
-_LENGTH = struct.Struct(">i")
-_NULL = _LENGTH.pack(-1)
-_INT4 = struct.Struct(">i")
-_INT8 = struct.Struct(">q")
-_BOOL = {True: b"\x01", False: b"\x00"}
-_POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_POSTGRES_EPOCH_ORDINAL = _POSTGRES_EPOCH.date().toordinal()
-
-
-def binary_row(*fields: bytes | None) -> bytes:
-    """One row of COPY's binary format; every field already in its type's binary form."""
-    parts = [_FIELD_COUNT.pack(len(fields))]
-    for value in fields:
-        if value is None:
-            parts.append(_NULL)
-        else:
-            parts.append(_LENGTH.pack(len(value)))
-            parts.append(value)
-    return b"".join(parts)
-
-
-def binary_date(day: date) -> bytes:
-    return _INT4.pack(day.toordinal() - _POSTGRES_EPOCH_ORDINAL)
-
-
-def binary_timestamp(moment: datetime) -> bytes:
-    """A timestamptz: microseconds since 2000-01-01 UTC."""
-    delta = moment - _POSTGRES_EPOCH
-    return _INT8.pack((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds)
-
-
-def _text(value: str | None) -> bytes | None:
-    return None if value is None else value.encode()

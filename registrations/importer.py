@@ -18,24 +18,22 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from consular.copy_binary import binary_timestamp, copy_rows
+from consular.data_keys import data_keys_copy
 from consular.prefork import prepare_to_fork
 from consular.rotation import IMPORT_ADVISORY_LOCK
 from registrations import gazetteer
 from registrations.import_rows import (
-    COPY_BINARY_HEADER,
-    COPY_BINARY_TRAILER,
-    DATAKEY_COLUMNS,
     MAX_LINE_BYTES,
     STAY_COLUMNS,
     TRAVELLER_COLUMNS,
     TRIP_COLUMNS,
     Prepared,
-    binary_timestamp,
     prepare_line,
 )
 from registrations.models import Stay, Traveller, Trip
@@ -104,11 +102,6 @@ def _existing(column: str, values: list[str]) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[bytes]) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT binary)") as copy:
-        copy.write(b"".join((COPY_BINARY_HEADER, *rows, COPY_BINARY_TRAILER)))
-
-
 class _Batch:
     """Loads one batch of prepared travellers, skipping those already in the register or earlier in the batch.
 
@@ -139,10 +132,10 @@ class _Batch:
                 keep.append(item)
             if keep:
                 raw = cursor.cursor
-                _copy(raw, "consular_datakey", DATAKEY_COLUMNS, [p.data_key for p in keep])
-                _copy(raw, _TRAVELLER_TABLE, TRAVELLER_COLUMNS, [p.traveller for p in keep])
-                _copy(raw, _TRIP_TABLE, TRIP_COLUMNS, [p.trips for p in keep])
-                _copy(raw, _STAY_TABLE, STAY_COLUMNS, [p.stays for p in keep])
+                data_keys_copy(raw, [p.data_key for p in keep])
+                copy_rows(raw, _TRAVELLER_TABLE, TRAVELLER_COLUMNS, [p.traveller for p in keep])
+                copy_rows(raw, _TRIP_TABLE, TRIP_COLUMNS, [p.trips for p in keep])
+                copy_rows(raw, _STAY_TABLE, STAY_COLUMNS, [p.stays for p in keep])
         report.duplicates.extend(duplicates)
         report.imported += len(keep)
         report.warnings.extend((item.line_no, warning) for item in keep for warning in item.warnings)

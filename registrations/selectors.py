@@ -119,18 +119,22 @@ class Contact:
     """How to reach a traveller, decrypted for one use (a send, a reveal): never stored or logged."""
 
     given_name: str | None  # None for a registration whose profile is not written yet
-    family_name: str | None
+    family_name: str | None  # None also when not asked for (contact_of)
     phone: str | None
     email: str | None
     language: str
 
 
-def contact_of(*, traveller: Traveller) -> Contact:
-    """The traveller's contact details; a failed decryption raises (consular.crypto.DecryptionError)."""
+def contact_of(*, traveller: Traveller, family_name: bool = False) -> Contact:
+    """The traveller's contact details; a failed decryption raises (consular.crypto.DecryptionError).
+
+    The family name only when asked (a reveal): a message greets by the given name, and
+    what is not needed is not decrypted.
+    """
     cipher = traveller.data_key.cipher()
     return Contact(
         given_name=unseal(cipher, traveller, "given_name"),
-        family_name=unseal(cipher, traveller, "family_name"),
+        family_name=unseal(cipher, traveller, "family_name") if family_name else None,
         phone=unseal(cipher, traveller, "phone"),
         email=unseal(cipher, traveller, "email"),
         language=traveller.language,

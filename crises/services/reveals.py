@@ -75,7 +75,7 @@ def reveal_records(
     checkins = hooks.latest_checkins(crisis, traveller_ids)
     for traveller in Traveller.objects.filter(pk__in=traveller_ids).select_related("data_key").order_by("ref"):
         cipher = traveller.data_key.cipher()
-        contact = contact_of(traveller=traveller)
+        contact = contact_of(traveller=traveller, family_name=True)
         records.append(
             {
                 "ref": traveller.ref,

@@ -24,7 +24,7 @@ from notifications.services.erasure import travellers_erase
 from privacy.models import Erasure
 from privacy.services.ledger import append_to_ledger_file
 from registrations.selectors import traveller_of
-from registrations.services.removal import registration_delete, registrations_delete
+from registrations.services.removal import registration_delete, registration_lock, registrations_delete
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,9 @@ def person_erase(*, user: User) -> None:
     # (account, then registration): a check-in answered meanwhile either commits first or
     # finds the registration gone, and a retention purge of it waits, instead of either
     # failing this erasure's foreign keys at commit or deadlocking with it.
-    traveller = traveller_of(user=user, for_update=True)
+    traveller = traveller_of(user=user)
+    if traveller is not None and not registration_lock(traveller.pk, for_="removal"):
+        traveller = None  # purged by retention since it was read: nothing of it is left to erase
     # Ids first: Django clears an instance's pk when it deletes the row.
     user_id, traveller_id = user.pk, traveller.pk if traveller else None
     key_ids = [user.data_key_id] + ([traveller.data_key_id] if traveller else [])

@@ -492,7 +492,13 @@ def test_every_request_in_a_code_block_is_an_http_example_that_runs():
 
 
 def test_every_code_block_is_of_a_kind_these_tests_know():
-    known = {"http": "HTTP examples", "sh": "commands", "json": "the bulk import's line format", "": "diagrams"}
+    known = {
+        "http": "HTTP examples",
+        "sh": "commands",
+        "json": "the bulk import's line format",
+        "sql": "statements an operator runs by hand in psql (a rollback): shown, not run",
+        "": "diagrams",
+    }
     for block in all_blocks():
         assert block.lang in known, f"{block.where()}: ```{block.lang}: teach tests/docs/test_examples.py about it"
         if block.lang == "json":

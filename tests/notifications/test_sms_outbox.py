@@ -46,6 +46,40 @@ def test_the_outbox_is_readable_by_its_owner_only(outbox):
     assert (outbox / "delivery-8.txt").stat().st_mode & 0o777 == 0o600
 
 
+def test_a_send_without_a_provider_or_an_outbox_fails_and_writes_nothing(settings, tmp_path, monkeypatch):
+    from notifications.channels import CHANNELS, SendError
+
+    settings.SMS_PROVIDER_URL = ""
+    settings.SMS_FILE_PATH = ""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SendError) as raised:
+        CHANNELS["sms"].send(to="+6421555001", subject="", text="Mele, are you safe?", idempotency_key="delivery-9")
+    assert not raised.value.transient
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_worker_without_the_provider_marks_the_sms_failed_not_sent(
+    olivia, active_crisis, settings, tmp_path, monkeypatch
+):
+    settings.SMS_PROVIDER_URL = "https://sms.example/send"
+    traveller_with_stay(lon=178.0, lat=-18.0, given_name="Mele", phone="+6421555001")
+    campaign = launched_campaign(olivia, active_crisis, channels=("sms",))
+    settings.SMS_PROVIDER_URL = ""
+    settings.SMS_FILE_PATH = ""
+    monkeypatch.chdir(tmp_path)
+    sending.send_batch(campaign_id=str(campaign.pk), first=0, last=2**62)
+    assert Delivery.objects.get(campaign=campaign).status == DeliveryStatus.FAILED
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_outbox_made_before_is_made_private(outbox):
+    from notifications.channels import CHANNELS
+
+    outbox.mkdir(mode=0o755)
+    CHANNELS["sms"].send(to="+6421555001", subject="", text="Are you safe?", idempotency_key="delivery-10")
+    assert outbox.stat().st_mode & 0o777 == 0o700
+
+
 def test_without_a_provider_or_an_outbox_the_sms_channel_is_not_configured(settings):
     from notifications.channels import CHANNELS
 

@@ -231,7 +231,6 @@ WHITENOISE_USE_FINDERS = not PRODUCTION
 
 # --- API -----------------------------------------------------------------------
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 200)
 
@@ -289,11 +288,17 @@ AUDIT_ANCHOR_FILE = env("AUDIT_ANCHOR_FILE", "" if PRODUCTION else str(LOCAL_DIR
 CRISIS_MAX_VERTICES = env_int("CRISIS_MAX_VERTICES", 100_000)
 # Crisis areas are large request bodies: about 40 bytes a vertex in GeoJSON.
 CRISIS_MAX_BODY_BYTES = env_int("CRISIS_MAX_BODY_BYTES", 16 * 1024 * 1024)
+# Django's own cap, checked when a body is read, must not be below any view's own limit:
+# consular.middleware.BodySizeLimitMiddleware refuses a body above the limit of the view
+# it is for (API_MAX_BODY_BYTES unless the view declares more) before anything reads it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, CRISIS_MAX_BODY_BYTES)
 SUPPRESS_BELOW = env_int("SUPPRESS_BELOW", 10)
 REVEAL_APPROVAL_ABOVE = env_int("REVEAL_APPROVAL_ABOVE", 500)
 
 # --- Notifications -----------------------------------------------------------------
-PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000") or "").rstrip("/")
+# In development the links point at the local server, on the port `make run` serves (PORT).
+_LOCAL_BASE_URL = f"http://127.0.0.1:{env_int('PORT', 8000)}"
+PUBLIC_BASE_URL = (env("PUBLIC_BASE_URL", "" if PRODUCTION else _LOCAL_BASE_URL) or "").rstrip("/")
 if PRODUCTION and not PUBLIC_BASE_URL.startswith("https://"):
     raise ImproperlyConfigured("PUBLIC_BASE_URL must be the service's https:// address in production.")
 # The check-in page's form posts back to the public address; behind a proxy whose

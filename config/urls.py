@@ -15,6 +15,8 @@ urlpatterns = [
         "api/docs/", SpectacularSwaggerView.as_view(url_name="schema", http_method_names=["get", "head"]), name="docs"
     ),
     path("checkin/<str:token>", checkin_page, name="checkin-page"),
+    # A link cut short at the slash is a bad link like any other: the same page, not JSON.
+    path("checkin/", checkin_page, {"token": ""}, name="checkin-page-without-token"),
     path("api/v1/", include("api.urls")),
     # Unknown API paths answer JSON whatever DEBUG says, and whatever the method.
     re_path(r"^api/", json_not_found, name="api-not-found"),

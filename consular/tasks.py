@@ -44,6 +44,15 @@ def note_worker_activity(**kwargs: object) -> None:
         _beat()
 
 
+def note_worker_started(**kwargs: object) -> None:
+    """django-q2's post_spawn signal: a worker process has started and reached the database.
+
+    Without it a fresh service waited for the scheduler's first heartbeat task, and
+    /readyz answered 503 for half a minute after everything was up.
+    """
+    _beat()
+
+
 @without_error_details
 def anchor_audit_chain() -> None:
     """Hourly: verify the audit chain and its anchors, then anchor the newest entry.

@@ -32,6 +32,11 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 # "20261101  ": only the one form the API documents is a date here.
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 UNKNOWN_FIELD = "Unknown field."
+# Dates of events (trips, stays, crises) lie in this window: wide enough for any real
+# journey and a legacy register's history, narrow enough that date arithmetic (a
+# trip's two-year limit, retention, a crisis's open end) never runs past year 9999.
+EARLIEST_DATE = date(1970, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
 # Longest input accepted, before normalising (spaces, dashes), for the values that have
 # a format of their own; the API's schema shows the same numbers (api/*/serializers.py).
 PHONE_MAX_LENGTH = 32

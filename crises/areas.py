@@ -78,28 +78,41 @@ def _pieces(data: Any, intake: _Intake, *, path: str) -> list[BaseGeometry]:
     if kind == "Feature":
         return _pieces(data.get("geometry"), intake, path=f"{path}.geometry")
     if kind in ("FeatureCollection", "GeometryCollection"):
-        members = data.get("features" if kind == "FeatureCollection" else "geometries")
+        key = "features" if kind == "FeatureCollection" else "geometries"
+        members = data.get(key)
         if not isinstance(members, list) or not members:
             raise AreaError(f"{path} has no members.")
         pieces: list[BaseGeometry] = []
-        skipped = 0
+        skipped: list[str] = []
         for i, member in enumerate(members):
+            where = f"{path}.{key}[{i}]{_feature_id(member) if kind == 'FeatureCollection' else ''}"
             geometry = member.get("geometry") if kind == "FeatureCollection" and isinstance(member, dict) else member
-            if isinstance(geometry, dict) and geometry.get("type") in (
-                "Point",
-                "MultiPoint",
-                "LineString",
-                "MultiLineString",
-            ):
-                skipped += 1
+            if isinstance(geometry, dict) and geometry.get("type") in _NOT_AREAS:
+                skipped.append(where)
                 continue
-            pieces.extend(_pieces(geometry, intake, path=f"{path}.{i}"))
+            inner = f"{where}.geometry" if kind == "FeatureCollection" else where
+            pieces.extend(_pieces(geometry, intake, path=inner))
         if skipped:
-            intake.warnings.append(f"{skipped} non-polygonal member(s) of the {kind} were ignored.")
+            # One warning for the collection, naming the members: a feed's hundred points
+            # would otherwise repeat one sentence a hundred times.
+            named = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+            intake.warnings.append(f"{len(skipped)} member(s) without an area (points or lines) were ignored: {named}.")
         return pieces
     if kind == "Circle":
         return _circle(data, intake, path=path)
     raise AreaError(f"{path}.type must be Polygon, MultiPolygon, Feature, FeatureCollection or Circle.")
+
+
+_NOT_AREAS = frozenset({"Point", "MultiPoint", "LineString", "MultiLineString"})
+
+
+def _feature_id(feature: Any) -> str:
+    """A Feature's ``id`` for messages (RFC 7946 §3.2: a string or a number), cut short."""
+    identifier = feature.get("id") if isinstance(feature, dict) else None
+    if isinstance(identifier, bool) or not isinstance(identifier, str | int | float):
+        return ""
+    text = str(identifier)
+    return f' (id "{text[:40]}{"…" if len(text) > 40 else ""}")'
 
 
 def _number(value: Any) -> bool:
@@ -127,17 +140,29 @@ def _ring(raw: Any, intake: _Intake, *, path: str) -> list[tuple[float, float]]:
     return ring
 
 
-def _unwrap(ring: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Make longitudes continuous: a step of more than 180° is read as crossing the antimeridian."""
+def _unwrap(ring: list[tuple[float, float]], *, path: str) -> list[tuple[float, float]]:
+    """Make longitudes continuous: a step of more than 180° is read as crossing the antimeridian.
+
+    A step of exactly 360° (from -180 to 180) joins two points of one meridian: it runs
+    along the map's edge, as a box from -180 to 180 does (a polar cap, the whole world),
+    and is kept as it is.
+    """
     out = [ring[0]]
     offset = 0.0
     for (lon0, _), (lon1, lat1) in itertools.pairwise(ring):
         step = lon1 - lon0
-        if step > 180:
+        if abs(step) == 360:
+            pass
+        elif step > 180:
             offset -= 360
         elif step < -180:
             offset += 360
         out.append((lon1 + offset, lat1))
+    if out[-1] != out[0]:
+        raise AreaError(
+            f"{path} goes all the way round the globe (it encircles a pole), which an area cannot do here: "
+            "draw it up to the pole instead, e.g. a box from longitude -180 to 180 and from latitude 80 to 90."
+        )
     return out
 
 
@@ -176,9 +201,9 @@ def _polygon(coordinates: Any, intake: _Intake, *, path: str) -> list[BaseGeomet
     if not isinstance(coordinates, list) or not coordinates:
         raise AreaError(f"{path}.coordinates must be a non-empty list of rings.")
     rings = [_ring(raw, intake, path=f"{path}.coordinates[{i}]") for i, raw in enumerate(coordinates)]
-    shell = _unwrap(rings[0])
+    shell = _unwrap(rings[0], path=f"{path}.coordinates[0]")
     centre = sum(lon for lon, _ in shell) / len(shell)
-    holes = [_shift_near(_unwrap(ring), centre) for ring in rings[1:]]
+    holes = [_shift_near(_unwrap(ring, path=f"{path}.coordinates[{i}]"), centre) for i, ring in enumerate(rings[1:], 1)]
     polygon = Polygon(shell, holes)
     pieces = []
     for part in _repaired(polygon, intake, path=path):

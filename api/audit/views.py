@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -33,6 +35,21 @@ class AuditEntryOutput(serializers.ModelSerializer):
         ]
 
 
+def _utc_time(text: str) -> datetime:
+    """An ISO 8601 time with its zone, as UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO allows."""
+    problem = ["Expected an ISO 8601 time with zone."]
+    try:
+        moment = parse_datetime(text)
+    except ValueError:  # well-formed but not a real time: 2026-02-30, 24:00
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise DomainError("invalid", "Invalid input.", fields={"since": problem})
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+01:00 is before the first year
+        raise DomainError("invalid", "Invalid input.", fields={"since": ["Out of range."]}) from exc
+
+
 class CanReadAudit(BasePermission):
     message = "The audit log is for supervisors."
 
@@ -51,15 +68,6 @@ class AuditListView(APIView):
     )
     def get(self, request: Request) -> Response:
         since = request.query_params.get("since")
-        moment = None
-        if since:
-            try:
-                moment = parse_datetime(since)
-            except ValueError:  # well-formed but not a real time: 2026-02-30, 24:00
-                moment = None
-            if moment is None or moment.tzinfo is None:
-                raise DomainError(
-                    "invalid", "Invalid input.", fields={"since": ["Expected an ISO 8601 time with zone."]}
-                )
+        moment = _utc_time(since) if since else None
         entries = audit_entries_visible_to(user=account_of(request), since=moment)
         return paginated_response(request, self, entries, lambda page: AuditEntryOutput(page, many=True).data)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import shapely
@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts.models import Role, User
 from consular.audit import audit_record
 from consular.errors import DomainError
+from consular.validation import EARLIEST_DATE, LATEST_DATE
 from crises import hooks
 from crises.areas import parse_area
 from crises.models import Crisis, Status
@@ -68,6 +69,10 @@ def _check_jurisdiction(crisis: Crisis, user: User) -> None:
 
 
 def _check_window(starts_at: datetime, ends_at: datetime | None) -> None:
+    for name, moment in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if moment is not None and not EARLIEST_DATE <= moment.astimezone(UTC).date() <= LATEST_DATE:
+            message = f"Expected a time between {EARLIEST_DATE} and {LATEST_DATE}."
+            raise DomainError("invalid", "Invalid input.", fields={name: [message]})
     if ends_at is not None and ends_at < starts_at:
         raise DomainError("invalid", "Invalid input.", fields={"ends_at": ["The crisis ends before it starts."]})
 

@@ -193,3 +193,66 @@ def test_a_write_with_transfer_encoding_and_a_content_length_is_not_refused(clie
     client = client_for(alice)
     response = client.put("/api/v1/me/profile", profile_payload(), format="json", HTTP_TRANSFER_ENCODING="identity")
     assert response.status_code == 200
+
+
+def _nested(levels: int, leaf: object = 1) -> object:
+    value = leaf
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/auth/token", {"email": _nested(950), "password": "x"}),
+        ("/api/v1/auth/register", {"email": _nested(950), "password": "x"}),
+    ],
+    ids=["token", "register"],
+)
+def test_deep_nesting_inside_a_value_gets_400_before_any_login(api, path, body):
+    response = api.post(path, data=json.dumps(body), content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+    assert "nested more than" in response.json()["error"]["message"]
+    assert not User.objects.exists()
+
+
+def test_a_body_as_deep_as_the_limit_is_read(api):
+    from api.parsers import MAX_JSON_DEPTH
+
+    body = {"email": _nested(MAX_JSON_DEPTH - 1), "password": "x"}
+    response = api.post("/api/v1/auth/register", data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"  # read, then refused by the rules, not the parser
+
+
+def test_a_key_twice_in_one_object_gets_400_naming_it(api):
+    body = '{"email": "a@example.test", "password": "x", "email": "b@example.test"}'
+    response = api.post("/api/v1/auth/register", data=body, content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+    assert '"email" appears twice' in response.json()["error"]["message"]
+    assert not User.objects.exists()
+
+
+def test_a_key_twice_in_a_nested_object_gets_400(client_for, alice):
+    body = json.dumps(profile_payload()).replace('"contact": true', '"contact": true, "contact": false', 1)
+    response = client_for(alice).generic("PUT", "/api/v1/me/profile", body, content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+    assert not Traveller.objects.exists()
+
+
+def test_invalid_utf8_is_called_invalid_utf8_not_a_surrogate(api):
+    response = api.generic("POST", "/api/v1/auth/register", b'{"email": "\xff"}', content_type="application/json")
+    assert_error(response, 400, "malformed_request")
+    message = response.json()["error"]["message"]
+    assert "not valid UTF-8 at byte 11" in message
+    assert "surrogate" not in message
+
+
+def test_a_crisis_area_of_nested_geometry_collections_gets_400(client_for, olivia):
+    polygon = '{"type": "Polygon", "coordinates": [[[178, -18], [179, -18], [179, -17], [178, -18]]]}'
+    # Written out: the standard library's encoder itself cannot nest 500 levels.
+    area = '{"type": "GeometryCollection", "geometries": [' * 500 + polygon + "]}" * 500
+    body = f'{{"title": "Deep", "severity": "severe", "starts_at": "2026-11-10T00:00:00Z", "area": {area}}}'
+    response = client_for(olivia).post("/api/v1/crises", data=body, content_type="application/json")
+    assert_error(response, 400, "malformed_request")

@@ -17,6 +17,7 @@ PUBLIC_URL_NAMES = {
     "api-not-found",
     "checkin-api",  # anonymous by design: the signed token in the message is the credential
     "checkin-page",
+    "checkin-page-without-token",
 }
 
 SAMPLE_BY_CONVERTER = {"uuid": str(uuid.uuid4()), "int": "1", "str": "sample", "slug": "sample", "path": "sample"}

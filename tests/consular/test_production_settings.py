@@ -105,3 +105,13 @@ def test_check_deploy_warns_when_the_audit_log_has_no_anchor_file():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(AUDIT_ANCHOR_FILE=""))
     assert result.returncode != 0
     assert "consular.W002" in result.stderr + result.stdout
+
+
+def test_in_development_the_check_in_links_point_at_the_port_served():
+    env = {key: value for key, value in os.environ.items() if key not in {"PUBLIC_BASE_URL", "DJANGO_SETTINGS_MODULE"}}
+    env["PORT"] = "8123"
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.PUBLIC_BASE_URL)"],
+        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "config.settings"}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.stdout.strip() == "http://127.0.0.1:8123", result.stderr

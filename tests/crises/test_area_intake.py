@@ -156,3 +156,102 @@ def test_a_crisis_ending_before_it_starts_is_400(client_for, olivia):
     response = client_for(olivia).post("/api/v1/crises", crisis_payload(ends_at="2026-11-01T00:00:00Z"), format="json")
     assert response.status_code == 400
     assert not Crisis.objects.exists()
+
+
+def _crisis_body(area: dict, *, size: int | None = None) -> bytes:
+    """A crisis body, padded with JSON white space to exactly ``size`` bytes when given."""
+    import json
+
+    body = json.dumps(
+        {"title": "Large area", "severity": "severe", "starts_at": "2026-11-10T00:00:00Z", "area": area}
+    ).encode()
+    if size is not None:
+        assert len(body) <= size
+        body = body[:-1] + b" " * (size - len(body)) + b"}"
+    return body
+
+
+def _ring_area(vertices: int) -> dict:
+    import math
+
+    ring = [
+        [
+            round(178.4 + 0.5 * math.cos(2 * math.pi * i / vertices), 6),
+            round(-18.1 + 0.5 * math.sin(2 * math.pi * i / vertices), 6),
+        ]
+        for i in range(vertices)
+    ]
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
+
+
+def test_an_area_of_45000_vertices_above_the_general_body_cap_is_declared(client_for, olivia, settings):
+    body = _crisis_body(_ring_area(45_000))
+    assert len(body) > settings.API_MAX_BODY_BYTES
+    response = client_for(olivia).generic("POST", "/api/v1/crises", body, content_type="application/json")
+    assert response.status_code == 201, response.content[:300]
+
+
+def test_a_crisis_body_of_exactly_the_crisis_cap_is_read(client_for, olivia, settings):
+    body = _crisis_body(_ring_area(1_000), size=settings.CRISIS_MAX_BODY_BYTES)
+    response = client_for(olivia).generic("POST", "/api/v1/crises", body, content_type="application/json")
+    assert response.status_code == 201, response.content[:300]
+
+
+def test_a_crisis_body_one_byte_over_the_crisis_cap_is_413(client_for, olivia, settings):
+    body = _crisis_body(_ring_area(1_000), size=settings.CRISIS_MAX_BODY_BYTES + 1)
+    response = client_for(olivia).generic("POST", "/api/v1/crises", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+WHOLE_WORLD = [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]]
+ARCTIC_CAP = [[[-180, 80], [180, 80], [180, 90], [-180, 90], [-180, 80]]]
+
+
+@pytest.mark.parametrize(("ring", "degrees"), [(WHOLE_WORLD, 360 * 180), (ARCTIC_CAP, 360 * 10)], ids=["world", "cap"])
+def test_a_box_from_longitude_minus_180_to_180_is_the_band_it_draws(ring, degrees):
+    area = parse({"type": "Polygon", "coordinates": ring}).geometry
+    assert area.bounds == (-180, ring[0][0][1], 180, ring[0][2][1])
+    assert area.area == pytest.approx(degrees)
+
+
+def test_a_ring_that_circles_a_pole_gets_400_saying_so():
+    around_the_pole = [[[0, 80], [90, 80], [180, 80], [-90, 80], [0, 80]]]
+    with pytest.raises(AreaError, match="encircles a pole"):
+        parse({"type": "Polygon", "coordinates": around_the_pole})
+
+
+def test_the_whole_world_is_declared_with_every_country(client_for, ada):
+    response = client_for(ada).post(
+        "/api/v1/crises", crisis_payload(area={"type": "Polygon", "coordinates": WHOLE_WORLD}), format="json"
+    )
+    assert response.status_code == 201, response.content
+    assert len(response.json()["countries"]) > 200
+
+
+def test_members_without_an_area_are_named_once_by_index_and_id():
+    point = {"type": "Point", "coordinates": [5, 5]}
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": square(0, 0, 2, 2), "properties": {}},
+            {"type": "Feature", "id": "gauge-17", "geometry": point, "properties": {}},
+            {"type": "Feature", "geometry": point, "properties": {}},
+        ],
+    }
+    assert parse(collection).warnings == [
+        '2 member(s) without an area (points or lines) were ignored: area.features[1] (id "gauge-17"), area.features[2].'
+    ]
+
+
+def test_a_repaired_feature_is_named_by_its_index_and_id():
+    bow_tie = {"type": "Polygon", "coordinates": [[[0, 0], [2, 2], [2, 0], [0, 2], [0, 0]]]}
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": square(5, 5, 6, 6), "properties": {}},
+            {"type": "Feature", "id": 42, "geometry": bow_tie, "properties": {}},
+        ],
+    }
+    (warning,) = parse(collection).warnings
+    assert warning.startswith('area.features[1] (id "42").geometry was not a valid polygon')

@@ -156,3 +156,14 @@ def test_the_hourly_task_anchors_an_intact_chain_and_fails_a_cut_one(settings, t
     _delete_entries(AuditEntry.objects.values_list("id", flat=True))
     with pytest.raises(TaskFailed):
         anchor_audit_chain()
+
+
+def test_an_audit_since_with_an_offset_postgresql_does_not_know_is_read_as_utc(client_for, sam):
+    assert client_for(sam).get("/api/v1/audit", {"since": "2026-12-03T21:00:00+16:00"}).status_code == 200
+    assert client_for(sam).get("/api/v1/audit", {"since": "2999-12-03T21:00:00-16:00"}).json()["count"] == 0
+
+
+def test_an_audit_since_before_the_first_year_once_in_utc_gets_400(client_for, sam):
+    response = client_for(sam).get("/api/v1/audit", {"since": "0001-01-01T00:00:00+01:00"})
+    assert response.status_code == 400
+    assert "since" in response.json()["error"]["fields"]

@@ -131,3 +131,24 @@ def test_a_small_total_is_suppressed_for_analysts(client_for, ann, ada):
     assert located["total"] is None and located["total_suppressed"] is True
     assert located["by_country"] == [{"country": "FJ", "count": None, "suppressed": True}]
     assert located["by_precision"]["point"] is None and located["by_precision"]["point_suppressed"] is True
+
+
+@pytest.mark.parametrize(
+    ("field", "moment"),
+    [("starts_at", "0001-01-01T00:00:00Z"), ("starts_at", "9999-12-31T00:00:00Z"), ("ends_at", "2101-01-01T00:00:00Z")],
+)
+def test_a_crisis_dated_outside_the_registers_window_gets_400_and_writes_nothing(client_for, olivia, field, moment):
+    from crises.models import Crisis
+
+    response = create(client_for(olivia), **{field: moment})
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    assert not Crisis.objects.exists()
+
+
+def test_a_crisis_moved_outside_the_window_by_a_patch_gets_400(client_for, olivia):
+    client = client_for(olivia)
+    crisis_id = create(client).json()["id"]
+    response = client.patch(f"/api/v1/crises/{crisis_id}", {"starts_at": "1969-12-31T23:00:00Z"}, format="json")
+    assert response.status_code == 400
+    assert "starts_at" in response.json()["error"]["fields"]

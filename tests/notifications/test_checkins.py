@@ -120,3 +120,12 @@ def test_checkins_appear_in_the_crisis_counts_and_in_revealed_records(api, token
 def test_tokens_carry_no_personal_data(token):
     payload = signing.loads(token, salt=messages.CHECKIN_SALT)
     assert len(payload) == 2 and all(len(part) == 36 for part in payload)
+
+
+def test_a_link_cut_short_at_the_slash_gets_the_same_bad_link_page():
+    from django.test import Client
+
+    response = Client().get("/checkin/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert b"This check-in link is not valid." in response.content

@@ -314,7 +314,8 @@ if PRODUCTION and SMS_FILE_PATH:
     raise ImproperlyConfigured("SMS_FILE_PATH is for development: in production set SMS_PROVIDER_URL.")
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.filebased.EmailBackend",
+    # Development: one private file a message (consular.outbox), removed with its person.
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "consular.outbox.PrivateFileEmailBackend",
 )
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(LOCAL_DIR / "mail"))
 EMAIL_HOST = env("EMAIL_HOST", "localhost")

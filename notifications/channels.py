@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import smtplib
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import ClassVar
 
 import orjson
@@ -16,6 +14,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 
 from consular.crypto import normalise_email
+from consular.outbox import PrivateFileEmailBackend, outbox_remove, outbox_write
 from registrations.selectors import Contact
 
 
@@ -118,15 +117,32 @@ class SmsChannel(Channel):
             return ""
 
     def _write_file(self, *, to: str, text: str, idempotency_key: str) -> str:
-        folder = Path(settings.SMS_FILE_PATH)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        folder.chmod(0o700)  # a folder made before, or by hand, is made private too
         # Named by the delivery: a send retried after a crash rewrites the same file.
-        path = folder / f"{idempotency_key}.txt"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(f"To: {to}\nDate: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n\n{text}\n")
+        content = f"To: {to}\nDate: {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}\n\n{text}\n"
+        path = outbox_write(settings.SMS_FILE_PATH, f"{idempotency_key}.txt", content.encode())
         return f"file:{path.name}"
+
+
+def delivery_key(delivery_id: int) -> str:
+    """What a delivery's send is known by: the providers' idempotency key, the outboxes' file name."""
+    return f"delivery-{delivery_id}"
+
+
+def _mail_outbox() -> str:
+    backend = f"{PrivateFileEmailBackend.__module__}.{PrivateFileEmailBackend.__name__}"
+    return settings.EMAIL_FILE_PATH if backend == settings.EMAIL_BACKEND else ""
+
+
+def outboxes_in_use() -> bool:
+    return bool(settings.SMS_FILE_PATH or _mail_outbox())
+
+
+def outboxes_forget(delivery_ids: list[int]) -> None:
+    """Remove these deliveries' messages from the development outboxes (an erasure, a purge)."""
+    keys = [delivery_key(delivery_id) for delivery_id in delivery_ids]
+    for folder in (settings.SMS_FILE_PATH, _mail_outbox()):
+        if folder:
+            outbox_remove(folder, keys)
 
 
 CHANNELS: dict[str, Channel] = {channel.name: channel for channel in (EmailChannel(), SmsChannel())}

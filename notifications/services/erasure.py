@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import uuid
 
+from django.db import connection
+
+from notifications.channels import outboxes_forget, outboxes_in_use
 from notifications.models import CheckIn, Delivery
 
 
 def travellers_erase(*, traveller_ids: list[uuid.UUID]) -> None:
-    """Every delivery to these travellers and every check-in of theirs.
+    """Every delivery to these travellers and every check-in of theirs, and they leave the campaigns' figures.
 
     By id, not through the register's cascade: deliveries have no database foreign key
     (notifications.models), and one written by a fan-out that committed after the
-    erasure began is not reached by Django's collector.
+    erasure began is not reached by Django's collector. A campaign's recipients lose
+    them too, so its figures still add up (recipients = delivered + failed + ... and
+    safe + need help + no response); the audit entry of the launch keeps the number
+    at launch. Development outbox files of their messages go as well.
     """
-    Delivery.objects.filter(traveller_id__in=traveller_ids).delete()
+    ids = [str(traveller_id) for traveller_id in traveller_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE notifications_campaign AS campaign
+            SET recipients = greatest(campaign.recipients - gone.travellers, 0)
+            FROM (
+                SELECT campaign_id, count(DISTINCT traveller_id) AS travellers FROM notifications_delivery
+                WHERE traveller_id = ANY(%s::uuid[]) GROUP BY campaign_id
+            ) AS gone
+            WHERE campaign.id = gone.campaign_id
+            """,
+            [ids],
+        )
+    deliveries = Delivery.objects.filter(traveller_id__in=traveller_ids)
+    if outboxes_in_use():  # development only
+        outboxes_forget(list(deliveries.values_list("id", flat=True)))
+    deliveries.delete()
     CheckIn.objects.filter(traveller_id__in=traveller_ids).delete()

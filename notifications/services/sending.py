@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 
 from consular.crypto import DecryptionError
 from notifications import messages as templates
-from notifications.channels import CHANNELS, SendError
+from notifications.channels import CHANNELS, SendError, delivery_key
 from notifications.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from notifications.selectors import campaign_deliveries
 from registrations.models import Traveller
@@ -103,7 +103,7 @@ def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, c
     text = templates.render_within(template, given_name=name, checkin_url=url, limit=channel.max_length)
     try:
         provider_id = channel.send(
-            to=to, subject=campaign.crisis.title, text=text, idempotency_key=f"delivery-{delivery_id}"
+            to=to, subject=campaign.crisis.title, text=text, idempotency_key=delivery_key(delivery_id)
         )
     except SendError as error:
         if error.transient and attempts < settings.DELIVERY_MAX_ATTEMPTS:

@@ -240,7 +240,8 @@ def test_members_without_an_area_are_named_once_by_index_and_id():
         ],
     }
     assert parse(collection).warnings == [
-        '2 member(s) without an area (points or lines) were ignored: area.features[1] (id "gauge-17"), area.features[2].'
+        "2 member(s) without an area (points or lines) were ignored: "
+        'area.features[1] (id "gauge-17"), area.features[2].'
     ]
 
 

@@ -317,7 +317,7 @@ EMAIL_BACKEND = env(
     # Development: one private file a message (consular.outbox), removed with its person.
     "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "consular.outbox.PrivateFileEmailBackend",
 )
-EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(LOCAL_DIR / "mail"))
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH") or str(LOCAL_DIR / "mail")
 EMAIL_HOST = env("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")

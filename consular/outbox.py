@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
@@ -62,7 +63,10 @@ class PrivateFileEmailBackend(BaseEmailBackend):
 
     def __init__(self, *args: object, file_path: str | None = None, **kwargs: object) -> None:
         super().__init__(fail_silently=bool(kwargs.pop("fail_silently", False)))
-        self.file_path = Path(file_path or settings.EMAIL_FILE_PATH)
+        folder = file_path or settings.EMAIL_FILE_PATH
+        if not folder:
+            raise ImproperlyConfigured("EMAIL_FILE_PATH names no folder for the mail outbox.")
+        self.file_path = Path(folder)
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         for message in email_messages:

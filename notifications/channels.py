@@ -130,7 +130,7 @@ def delivery_key(delivery_id: int) -> str:
 
 def _mail_outbox() -> str:
     backend = f"{PrivateFileEmailBackend.__module__}.{PrivateFileEmailBackend.__name__}"
-    return settings.EMAIL_FILE_PATH if backend == settings.EMAIL_BACKEND else ""
+    return (settings.EMAIL_FILE_PATH or "") if backend == settings.EMAIL_BACKEND else ""
 
 
 def outboxes_in_use() -> bool:

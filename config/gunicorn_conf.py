@@ -50,3 +50,41 @@ def pre_fork(server, worker) -> None:
     from consular.prefork import prepare_to_fork
 
     prepare_to_fork()
+
+
+# gunicorn answers requests it cannot parse (a request line over 4 KiB: 414; too many
+# or too large headers: 431; a NUL or a bad character in a header: 400) itself, before
+# the application sees them, with an HTML page. Clients expect the API's error shape on
+# every answer, so its error writer is replaced by one that sends that shape, without
+# echoing the refused request (which may hold a check-in token).
+_ERROR_CODES = {
+    400: "bad_request",
+    403: "forbidden",
+    414: "uri_too_long",
+    417: "expectation_failed",
+    431: "header_fields_too_large",
+    500: "server_error",
+    501: "not_implemented",
+}
+
+
+def _write_error_as_json(sock: object, status_int: int, reason: str, mesg: str) -> None:
+    import json
+
+    from gunicorn import util
+
+    body = json.dumps({"error": {"code": _ERROR_CODES.get(status_int, "bad_request"), "message": f"{reason}."}})
+    response = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Cache-Control: no-store\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+    )
+    util.write_nonblock(sock, response.encode("latin1"))
+
+
+def _answer_refusals_in_the_error_shape() -> None:
+    from gunicorn import util
+
+    util.write_error = _write_error_as_json
+
+
+_answer_refusals_in_the_error_shape()

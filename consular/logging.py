@@ -72,5 +72,10 @@ class JsonFormatter(logging.Formatter):
         if record.name.startswith("django.security") or (
             record.name.startswith("gunicorn") and record.levelno >= logging.WARNING
         ):
-            return str(record.msg)
+            message = str(record.msg)
+            # gunicorn formats the client's address and the refused request line into
+            # this one before logging it: keep only what happened.
+            if message.startswith("Invalid request from ip="):
+                return "Invalid request refused by gunicorn"
+            return message
         return record.getMessage()

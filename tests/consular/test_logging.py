@@ -100,3 +100,11 @@ def test_a_failed_task_hands_django_q_only_the_type_of_its_error(log_lines):
     (line,) = [line for line in log_lines if line["logger"] == "consular.tasks"]
     assert line["exception"]["type"] == "builtins.ValueError"
     assert "P1234567" not in json.dumps(line)
+
+
+def test_gunicorns_refusal_of_a_request_logs_neither_the_address_nor_the_request_line(log_lines):
+    # gunicorn formats both into the message itself before logging it.
+    refused = "Invalid request from ip=203.0.113.7: Invalid HTTP request line: 'GET /checkin/secret-token HTTP/9'"
+    logging.getLogger("gunicorn.error").warning(refused)
+    (line,) = [line for line in log_lines if line["logger"] == "gunicorn.error"]
+    assert line["message"] == "Invalid request refused by gunicorn"

@@ -113,3 +113,43 @@ def test_a_chunked_write_through_the_server_gets_411_and_changes_nothing(server)
     profile = profile_of(traveller=traveller, cipher=traveller.data_key.cipher())
     assert profile is not None
     assert profile["given_name"] == "Ana"
+
+
+def _raw(port: int, request: bytes) -> tuple[int, str, dict]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    content_type = next(
+        (
+            line.split(b":", 1)[1].strip().decode()
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-type:")
+        ),
+        "",
+    )
+    return status, content_type, json.loads(body) if content_type == "application/json" else {}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GET /checkin/" + b"a" * 5000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n", 414, "uri_too_long"),
+        (
+            b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+            431,
+            "header_fields_too_large",
+        ),
+        (b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Nul: a\x00b\r\n\r\n", 400, "bad_request"),
+    ],
+    ids=["request line too long", "header too large", "NUL in a header"],
+)
+def test_requests_gunicorn_refuses_get_the_error_shape_too(server, request_bytes, status, code):
+    answered, content_type, body = _raw(server, request_bytes)
+    assert (answered, content_type) == (status, "application/json")
+    assert body["error"]["code"] == code
+    assert "aaaa" not in body["error"]["message"]

@@ -46,6 +46,13 @@ def _check_worker() -> dict[str, Any]:
 CHECKS = (("database", _check_database), ("postgis", _check_postgis), ("worker", _check_worker))
 
 
+class NotReadyResponse(JsonResponse):
+    # A probe's 503 is a state (a service starting, a worker not there yet), not a
+    # failure of the request: the access line records it, and django.request, which
+    # would log every probe as an ERROR, skips responses already marked as logged.
+    _has_been_logged = True
+
+
 @require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     results: dict[str, Any] = {}
@@ -68,5 +75,5 @@ def readyz(request: HttpRequest) -> JsonResponse:
             },
             "checks": results,
         }
-        return JsonResponse(body, status=503)
+        return NotReadyResponse(body, status=503)
     return JsonResponse({"status": "ready", "checks": results})

@@ -16,6 +16,8 @@ from datetime import date
 from typing import Any
 
 from consular.validation import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     Errors,
     check_unknown_keys,
     clean_bool,
@@ -42,11 +44,8 @@ CITY_MAX_LENGTH = 100
 ADDRESS_MAX_LENGTH = 300
 TITLE_MAX_LENGTH = 200
 MAX_TRIP_YEARS = 2
-# Trips and stays are dated within this window: wide enough for any real journey
-# and a legacy register's history, narrow enough that date arithmetic (a trip's
-# two-year limit, retention) can never run past Python's year 9999.
-EARLIEST_TRAVEL_DATE = date(1970, 1, 1)
-LATEST_TRAVEL_DATE = date(2100, 12, 31)
+EARLIEST_TRAVEL_DATE = EARLIEST_DATE  # trips and stays: consular.validation's window
+LATEST_TRAVEL_DATE = LATEST_DATE
 
 
 def _travel_date(value: Any, path: str, errors: Errors) -> date | None:

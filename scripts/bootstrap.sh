@@ -27,6 +27,9 @@
 #        non-root: the current user, $PROJECT/.local/pgdata
 #        root:     the `postgres` user, /var/lib/postgresql/consular-<hash>
 #      Socket directory: /tmp/consular-pg-<hash> (mode 0700, cluster owner).
+#      The cluster is marked with the random id in .local/cluster-id: a root
+#      cluster left by an earlier checkout at the same path (its .local/, and the
+#      keys that could read its data, gone with it) is replaced by an empty one.
 #   4. Development secrets (SECRET_KEY, BLIND_INDEX_KEY) are generated into
 #      .local/dev.env if missing (.local/ is 0700, dev.env 0600); master keys
 #      into .local/master-keys, named by MASTER_KEYS_FILE in dev.env.
@@ -383,6 +386,9 @@ ensure_cluster() {
     fi
   fi
 
+  if as_owner test -f "$PGDATA_DIR/PG_VERSION" && ! cluster_is_ours; then
+    replace_cluster
+  fi
   if ! as_owner test -f "$PGDATA_DIR/PG_VERSION"; then
     if as_owner test -e "$PGDATA_DIR" && [[ -n "$(as_owner ls -A "$PGDATA_DIR")" ]]; then
       die "$PGDATA_DIR exists but is not a PostgreSQL data directory; remove it and re-run"
@@ -391,6 +397,7 @@ ensure_cluster() {
     [[ $IS_ROOT -eq 1 ]] || mkdir -p "$LOCAL_DIR"
     pg initdb -D "$PGDATA_DIR" --auth=trust -U "$DB_USER" -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
+  claim_cluster
 
   write_cluster_conf
   remove_stale_pidfile
@@ -438,6 +445,43 @@ ensure_cluster() {
     die "cannot connect to $url"
   fi
   log "database ready: $url"
+}
+
+# As root the cluster's data lives outside the checkout, keyed by its path, so it
+# outlives a checkout removed and cloned again at the same path; the new checkout's
+# .local/ has new keys, which cannot read the data the old keys encrypted. So a
+# cluster records which checkout's .local/ it belongs to (a random id in both).
+CLUSTER_ID_FILE="$LOCAL_DIR/cluster-id"
+CLUSTER_ID_MARK="consular-checkout-id"
+
+cluster_is_ours() {
+  local mine theirs
+  mine="$(cat "$CLUSTER_ID_FILE" 2>/dev/null || true)"
+  theirs="$(as_owner cat "$PGDATA_DIR/$CLUSTER_ID_MARK" 2>/dev/null || true)"
+  if [[ -n "$theirs" ]]; then
+    [[ "$mine" == "$theirs" ]]
+  else
+    # Made before clusters were marked: ours if this checkout's .local/ is not new.
+    [[ -n "$mine" || $DEV_ENV_EXISTED -eq 1 ]]
+  fi
+}
+
+claim_cluster() {
+  if [[ ! -s "$CLUSTER_ID_FILE" ]]; then
+    (umask 077 && "$PYTHON" -c 'import secrets; print(secrets.token_hex(16))' >"$CLUSTER_ID_FILE")
+  fi
+  if [[ "$(as_owner cat "$PGDATA_DIR/$CLUSTER_ID_MARK" 2>/dev/null || true)" != "$(cat "$CLUSTER_ID_FILE")" ]]; then
+    as_owner tee "$PGDATA_DIR/$CLUSTER_ID_MARK" <"$CLUSTER_ID_FILE" >/dev/null
+  fi
+}
+
+replace_cluster() {
+  log "the local cluster in $PGDATA_DIR belongs to an earlier checkout at this path, whose .local/ (and keys) are gone:"
+  log "its data can no longer be read; replacing it with an empty cluster"
+  if cluster_running; then
+    pg pg_ctl -D "$PGDATA_DIR" -w -m fast stop >/dev/null
+  fi
+  as_owner rm -rf "$PGDATA_DIR"
 }
 
 stop_cluster() {
@@ -491,6 +535,8 @@ main() {
 
   ensure_venv
   ensure_system_packages
+  DEV_ENV_EXISTED=0
+  [[ -s "$DEV_ENV" ]] && DEV_ENV_EXISTED=1
   ensure_local_dir
   if [[ $USE_LOCAL_DB -eq 1 ]]; then
     ensure_cluster

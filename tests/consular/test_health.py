@@ -80,3 +80,10 @@ def test_a_worker_busy_with_other_tasks_counts_as_alive(api, monkeypatch):
     pre_execute.send(sender="django_q", func=print, task={"name": "a batch"})
     assert WorkerHeartbeat.objects.exists()
     assert api.get("/readyz").status_code == 200
+
+
+def test_a_not_ready_answer_is_no_error_in_the_log(api, log_lines):
+    assert api.get("/readyz").status_code == 503  # no worker has beaten in the test database
+    assert [line for line in log_lines if line["level"] == "ERROR"] == []
+    (access,) = [line for line in log_lines if line["logger"] == "consular.access"]
+    assert access["status"] == 503

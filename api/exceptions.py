@@ -33,18 +33,40 @@ def error_body(code: str, message: str, fields: dict[str, Any] | None = None) ->
     return {"error": error}
 
 
-def _flatten(detail: Any) -> Any:
-    """DRF's nested ErrorDetail structures as plain strings, lists and dicts."""
+def _flatten(detail: Any, prefix: str = "") -> Any:
+    """DRF's nested errors as ``{"path.to.field": [messages]}``, the shape the register's rules give.
+
+    A nested object's or list item's errors (``{"channels": {"0": [...]}}``) become one
+    dotted path each (``channels.0``), so every value of ``fields`` is a list of messages.
+    """
     if isinstance(detail, dict):
-        return {str(key): _flatten(value) for key, value in detail.items()}
+        flat: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            path = f"{prefix}.{key}" if prefix else str(key)
+            nested = _flatten(value, path)
+            if isinstance(nested, dict):
+                flat.update(nested)
+            else:
+                flat[path] = nested
+        return flat
     if isinstance(detail, list):
-        return [_flatten(item) for item in detail]
-    return str(detail)
+        if any(isinstance(item, dict | list) for item in detail):
+            flat = {}
+            for index, item in enumerate(detail):
+                path = f"{prefix}.{index}" if prefix else str(index)
+                nested = _flatten(item, path)
+                if isinstance(nested, dict):
+                    flat.update(nested)
+                elif nested:
+                    flat[path] = nested if isinstance(nested, list) else [nested]
+            return flat
+        return [str(item) for item in detail]
+    return [str(detail)]
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status, headers=exc.headers)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large", "Request body is too large."), status=413)
     if isinstance(exc, Http404):

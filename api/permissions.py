@@ -21,6 +21,7 @@ class Public(BasePermission):
 
 
 class IsCitizen(BasePermission):
+    role_restricted = True  # a 403 for other roles (api.schema documents it)
     message = "This endpoint is for citizens."
 
     def has_permission(self, request, view) -> bool:
@@ -28,6 +29,7 @@ class IsCitizen(BasePermission):
 
 
 class IsStaff(BasePermission):
+    role_restricted = True  # a 403 for other roles (api.schema documents it)
     message = "This endpoint is for consular staff."
 
     def has_permission(self, request, view) -> bool:
@@ -35,6 +37,7 @@ class IsStaff(BasePermission):
 
 
 class IsOfficer(BasePermission):
+    role_restricted = True  # a 403 for other roles (api.schema documents it)
     """Officers and supervisors act on people (reveal, notify); analysts and admins do not."""
 
     message = "This endpoint is for consular officers."
@@ -44,6 +47,7 @@ class IsOfficer(BasePermission):
 
 
 class IsSupervisor(BasePermission):
+    role_restricted = True  # a 403 for other roles (api.schema documents it)
     message = "This endpoint is for supervisors."
 
     def has_permission(self, request, view) -> bool:

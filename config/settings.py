@@ -240,7 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.CappedPageNumberPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ContractSchema",
     "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -256,10 +256,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.refuse_unknown_fields"],
     "ENUM_NAME_OVERRIDES": {
         "CrisisStatusEnum": "crises.models.Status",
         "RevealStatusEnum": "crises.models.RevealStatus",
         "SeverityEnum": "crises.models.Severity",
+        "CheckInStatusEnum": "notifications.models.CheckInStatus",
+        "CampaignStatusEnum": "notifications.models.CampaignStatus",
+        "DeliveryStatusEnum": "notifications.models.DeliveryStatus",
+        "ChannelEnum": "notifications.models.Channel",
+        "RevealPendingStatusEnum": ["pending_approval"],
     },
 }
 

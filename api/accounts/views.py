@@ -12,8 +12,9 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import AccessToken
 from accounts.throttling import client_address
-from api.accounts.serializers import AccountOutput, CredentialsInput, PostOutput, StaffOutput, TokenOutput
+from api.accounts.serializers import AccountOutput, CredentialsInput, PostOutput, SignUpInput, StaffOutput, TokenOutput
 from api.permissions import IsStaff, Public, account_of
+from api.schema import errors
 
 
 class RegisterView(APIView):
@@ -22,9 +23,20 @@ class RegisterView(APIView):
     permission_classes = [Public]
     authentication_classes: list = []
 
-    @extend_schema(request=CredentialsInput, responses={201: AccountOutput})
+    @extend_schema(
+        request=SignUpInput,
+        responses={
+            201: AccountOutput,
+            **errors(
+                {
+                    409: "`email_unavailable`: an account with this email already exists.",
+                    429: "`throttled`: too many sign-ups from this address; `Retry-After` says when to try again.",
+                }
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
-        data = CredentialsInput(data=request.data)
+        data = SignUpInput(data=request.data)
         data.is_valid(raise_exception=True)
         user = services.citizen_register(**data.validated_data, client_address=client_address(request))
         return Response(AccountOutput(user).data, status=status.HTTP_201_CREATED)
@@ -34,7 +46,19 @@ class TokenView(APIView):
     permission_classes = [Public]
     authentication_classes: list = []
 
-    @extend_schema(request=CredentialsInput, responses={200: TokenOutput})
+    @extend_schema(
+        request=CredentialsInput,
+        responses={
+            200: TokenOutput,
+            **errors(
+                {
+                    401: "`invalid_credentials`: the email or the password is wrong (which one is not said).",
+                    429: "`throttled`: too many failed logins on this account or from this address; `Retry-After` "
+                    "says when to try again.",
+                }
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = CredentialsInput(data=request.data)
         data.is_valid(raise_exception=True)

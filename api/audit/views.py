@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from accounts.selectors import audit_entries_visible_to
 from api.pagination import CappedPageNumberPagination, paginated_response
+from api.params import query_value
 from api.permissions import account_of
 from consular.errors import DomainError
 from consular.models import AuditEntry
@@ -51,6 +53,7 @@ def _utc_time(text: str) -> datetime:
 
 
 class CanReadAudit(BasePermission):
+    role_restricted = True
     message = "The audit log is for supervisors."
 
     def has_permission(self, request, view) -> bool:
@@ -64,10 +67,15 @@ class AuditListView(APIView):
     pagination_class = CappedPageNumberPagination  # GET's page, and its shape in the schema
 
     @extend_schema(
-        parameters=[OpenApiParameter("since", str, description="ISO 8601 time")], responses=AuditEntryOutput(many=True)
+        parameters=[
+            OpenApiParameter(
+                "since", OpenApiTypes.DATETIME, description="Entries at or after this ISO 8601 time, with its zone."
+            )
+        ],
+        responses=AuditEntryOutput(many=True),
     )
     def get(self, request: Request) -> Response:
-        since = request.query_params.get("since")
+        since = query_value(request, "since")
         moment = _utc_time(since) if since else None
         entries = audit_entries_visible_to(user=account_of(request), since=moment)
         return paginated_response(request, self, entries, lambda page: AuditEntryOutput(page, many=True).data)

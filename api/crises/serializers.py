@@ -1,11 +1,70 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.notifications.serializers import CheckInCounts
 from api.serializers import StrictBooleanField, StrictCharField, StrictInputSerializer
-from crises.models import Crisis, RevealRequest, Severity
+from consular.validation import country_codes
+from crises.models import Crisis, RevealRequest, Severity, Status
+from notifications.models import CheckInStatus
+
+_POSITION = {
+    "type": "array",
+    "items": {"type": "number", "minimum": -360, "maximum": 360},
+    "minItems": 2,
+    "maxItems": 3,
+    "description": "[longitude, latitude] (or with an altitude, ignored); latitude within ±90.",
+}
+_RING = {
+    "type": "array",
+    "items": _POSITION,
+    "minItems": 4,
+    "description": "Closed: its first and last positions are the same.",
+}
+_POLYGON = {"type": "array", "items": _RING, "minItems": 1, "description": "The shell, then any holes."}
+_AREA_GEOMETRY = {
+    "type": "object",
+    "required": ["type"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "enum": ["Polygon", "MultiPolygon", "Feature", "FeatureCollection", "GeometryCollection", "Circle"],
+        },
+        "coordinates": {
+            "type": "array",
+            "description": "A Polygon's rings, or a MultiPolygon's polygons.",
+            "items": {"oneOf": [_RING, _POLYGON]},
+        },
+        "geometry": {"type": "object", "description": "A Feature's geometry: any of these shapes."},
+        "features": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+        "geometries": {"type": "array", "minItems": 1, "items": {"type": "object"}},
+        "center": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
+        "radius_km": {"type": "number", "exclusiveMinimum": True, "minimum": 0, "maximum": 2000},
+    },
+}
 
 
+@extend_schema_field(
+    {
+        **_AREA_GEOMETRY,
+        "description": "A GeoJSON (RFC 7946, lon/lat) Polygon, MultiPolygon, Feature, FeatureCollection or "
+        "GeometryCollection of them (points and lines in a collection are ignored with a warning), or a circle "
+        '`{"type": "Circle", "center": [lon, lat], "radius_km": r}` (r up to 2,000, not over a pole). Rings must '
+        "be closed with at least 4 positions and latitudes within ±90; a ring crossing the antimeridian is split "
+        "there, an invalid one repaired with a warning, one that repairs to nothing refused. At most "
+        "CRISIS_MAX_VERTICES vertices (413 above).",
+    }
+)
 class AreaField(serializers.JSONField):
     """GeoJSON geometry, Feature, FeatureCollection, or {"type": "Circle", "center": [lon, lat], "radius_km": r}."""
+
+
+class MultiPolygonGeometry(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["MultiPolygon"])
+    coordinates = serializers.ListField(
+        child=serializers.ListField(child=serializers.ListField(child=serializers.ListField(
+            child=serializers.FloatField(), min_length=2, max_length=2
+        )))
+    )  # fmt: skip
 
 
 class CrisisInput(StrictInputSerializer):
@@ -38,6 +97,7 @@ class CrisisOutput(serializers.ModelSerializer):
             "area_km2", "vertex_count", "countries", "warnings", "created_at", "activated_at", "closed_at",
         ]  # fmt: skip
 
+    @extend_schema_field(MultiPolygonGeometry)
     def get_area(self, crisis: Crisis) -> dict:
         import json
 
@@ -52,13 +112,40 @@ class CrisisSummaryOutput(serializers.ModelSerializer):
         fields = ["id", "title", "severity", "status", "starts_at", "ends_at", "public", "area_km2", "countries"]
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": 2000,
+        "pattern": "^\\s*[^\\s\\u0000][^\\u0000]{18,}[^\\s\\u0000]\\s*$",
+        "description": "Why, in at least 20 characters (white space around it not counted); kept in the audit log.",
+    }
+)
+class ReasonField(StrictCharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": ["", *sorted(country_codes())],
+        "default": "",
+        "description": "Only the people in this country (ISO 3166-1 alpha-2, any case); empty: all.",
+    }
+)
+class CountryFilterField(StrictCharField):
+    pass
+
+
 class RevealInput(StrictInputSerializer):
-    reason = StrictCharField(max_length=2000)
-    country = StrictCharField(max_length=2, min_length=2, required=False, default="")
+    reason = ReasonField(max_length=2000)
+    country = CountryFilterField(max_length=2, required=False, allow_blank=True, default="")
     include_country_only = StrictBooleanField(required=False, default=False)
 
     def validate_country(self, value: str) -> str:
-        return value.upper()
+        code = value.upper()
+        if code and code not in country_codes():
+            raise serializers.ValidationError("Not an ISO 3166-1 alpha-2 country code.")
+        return code
 
 
 class RevealRequestOutput(serializers.ModelSerializer):
@@ -71,3 +158,80 @@ class RevealRequestOutput(serializers.ModelSerializer):
 
     def get_count(self, request: RevealRequest) -> int:
         return len(request.traveller_ids)
+
+
+class CountryCount(serializers.Serializer):
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2")
+    count = serializers.IntegerField(allow_null=True)
+    suppressed = serializers.BooleanField(required=False)
+
+
+class PrecisionCounts(serializers.Serializer):
+    point = serializers.IntegerField(allow_null=True)
+    point_suppressed = serializers.BooleanField(required=False)
+    city = serializers.IntegerField(allow_null=True)
+    city_suppressed = serializers.BooleanField(required=False)
+
+
+class CountryOnlyCounts(serializers.Serializer):
+    total = serializers.IntegerField(allow_null=True)
+    total_suppressed = serializers.BooleanField(required=False)
+    by_country = CountryCount(many=True)
+
+
+class LocatedCounts(CountryOnlyCounts):
+    by_precision = PrecisionCounts()
+
+
+class AffectedOutput(serializers.Serializer):
+    """Counts only. For analysts a count from 1 to k-1 is null with a `…suppressed: true` beside it."""
+
+    crisis = serializers.UUIDField()
+    as_of = serializers.DateTimeField()
+    located = LocatedCounts()
+    country_only = CountryOnlyCounts()
+    checkins = CheckInCounts(allow_null=True, help_text="null until a campaign of the caller's post asked.")
+    suppressed_below = serializers.IntegerField(allow_null=True, help_text="k for analysts; null for other staff.")
+
+
+class RevealedStay(serializers.Serializer):
+    country = serializers.CharField()
+    city = serializers.CharField(allow_null=True)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+
+
+class RevealedTraveller(serializers.Serializer):
+    """The minimal contact record: never passport number, date of birth, address or emergency contact."""
+
+    ref = serializers.CharField()
+    given_name = serializers.CharField(allow_null=True)
+    family_name = serializers.CharField(allow_null=True)
+    phone = serializers.CharField(allow_null=True)
+    email = serializers.CharField(allow_null=True)
+    language = serializers.CharField()
+    stays = RevealedStay(many=True)
+    checkin = serializers.ChoiceField(choices=CheckInStatus.choices, allow_null=True)
+
+
+class RevealOutput(serializers.Serializer):
+    travellers = RevealedTraveller(many=True)
+    audit_id = serializers.IntegerField(help_text="The audit entry that records this reveal.")
+
+
+class RevealPendingOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["pending_approval"])
+    request = RevealRequestOutput()
+
+
+class AreaProperties(serializers.Serializer):
+    title = serializers.CharField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    status = serializers.ChoiceField(choices=Status.choices)
+
+
+class AreaFeatureOutput(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["Feature"])
+    id = serializers.UUIDField()
+    geometry = MultiPolygonGeometry()
+    properties = AreaProperties()

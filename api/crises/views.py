@@ -3,7 +3,6 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -13,16 +12,22 @@ from rest_framework.views import APIView
 
 from accounts.models import Role
 from api.crises.serializers import (
+    AffectedOutput,
+    AreaFeatureOutput,
     CrisisInput,
     CrisisOutput,
     CrisisPatchInput,
     CrisisSummaryOutput,
     RevealInput,
+    RevealOutput,
+    RevealPendingOutput,
     RevealRequestOutput,
 )
 from api.lookups import crisis_or_404
 from api.pagination import CappedPageNumberPagination, paginated_response
+from api.params import query_value
 from api.permissions import IsOfficer, IsStaff, IsSupervisor, account_of
+from api.schema import errors
 from consular.errors import DomainError
 from crises import selectors
 from crises.models import Crisis, RevealRequest, Status
@@ -30,6 +35,19 @@ from crises.reports import affected_report
 from crises.services import lifecycle, reveals
 from crises.suppression import threshold_for
 from notifications.selectors import crisis_checkins
+
+AREA_400 = (
+    "`malformed_request`, `invalid` (a field's rule: `fields` names it), `invalid_area`: the area is not GeoJSON "
+    "of a polygon or a circle, its coordinates are out of range, or it repairs to nothing."
+)
+AREA_413 = (
+    "`payload_too_large`: a body over CRISIS_MAX_BODY_BYTES; `invalid_area`: an area of more than "
+    "CRISIS_MAX_VERTICES vertices."
+)
+NOT_OWNER = (
+    "`permission_denied`: analysts read only; `forbidden`: only the post that declared the crisis, or an admin, "
+    "changes it."
+)
 
 
 class CrisisEditorPermission(IsStaff):
@@ -51,12 +69,13 @@ class CrisisListView(APIView):
     pagination_class = CappedPageNumberPagination  # GET's page, and its shape in the schema
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=Status.values)], responses=CrisisSummaryOutput(many=True)
+        parameters=[OpenApiParameter("status", str, enum=Status.values, description="Only crises in this status.")],
+        responses=CrisisSummaryOutput(many=True),
     )
     def get(self, request: Request) -> Response:
         crises = selectors.crises_visible_to(user=account_of(request))
-        wanted = request.query_params.get("status")
-        if wanted:
+        wanted = query_value(request, "status")
+        if wanted is not None:
             if wanted not in Status.values:
                 raise DomainError(
                     "invalid", "Invalid input.", fields={"status": [f"One of {', '.join(Status.values)}."]}
@@ -64,7 +83,18 @@ class CrisisListView(APIView):
             crises = crises.filter(status=wanted)
         return paginated_response(request, self, crises, lambda page: CrisisSummaryOutput(page, many=True).data)
 
-    @extend_schema(request=CrisisInput, responses={201: CrisisOutput})
+    @extend_schema(
+        request=CrisisInput,
+        responses={
+            201: CrisisOutput,
+            **errors(
+                {
+                    400: AREA_400 + " `outside_jurisdiction`: the area touches none of the post's countries.",
+                    413: AREA_413,
+                }
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         data = CrisisInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,7 +110,20 @@ class CrisisDetailView(APIView):
     def get(self, request: Request, crisis_id: uuid.UUID) -> Response:
         return Response(CrisisOutput(_crisis(request, crisis_id)).data)
 
-    @extend_schema(request=CrisisPatchInput, responses=CrisisOutput)
+    @extend_schema(
+        request=CrisisPatchInput,
+        responses={
+            200: CrisisOutput,
+            **errors(
+                {
+                    400: AREA_400 + " `outside_jurisdiction`: the area touches none of the post's countries.",
+                    403: NOT_OWNER,
+                    409: "`conflict`: a closed crisis cannot be changed.",
+                    413: AREA_413,
+                }
+            ),
+        },
+    )
     def patch(self, request: Request, crisis_id: uuid.UUID) -> Response:
         crisis = _crisis(request, crisis_id)
         data = CrisisPatchInput(data=request.data, partial=True)
@@ -92,7 +135,7 @@ class CrisisDetailView(APIView):
 class CrisisAreaView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=AreaFeatureOutput)
     def get(self, request: Request, crisis_id: uuid.UUID) -> Response:
         return Response(lifecycle.area_feature(_crisis(request, crisis_id)))
 
@@ -101,7 +144,18 @@ class CrisisTransitionView(APIView):
     permission_classes = [CrisisEditorPermission]
     action_name = ""
 
-    @extend_schema(request=None, responses=CrisisOutput)
+    @extend_schema(
+        request=None,
+        responses={
+            200: CrisisOutput,
+            **errors(
+                {
+                    403: NOT_OWNER,
+                    409: "`conflict`: not a transition from the crisis's status (draft → active → closed).",
+                }
+            ),
+        },
+    )
     def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
         crisis = lifecycle.crisis_transition(
             crisis=_crisis(request, crisis_id), user=account_of(request), action=self.action_name
@@ -112,7 +166,7 @@ class CrisisTransitionView(APIView):
 class AffectedView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=AffectedOutput)
     def get(self, request: Request, crisis_id: uuid.UUID) -> Response:
         crisis = _crisis(request, crisis_id)
         counts = selectors.affected_counts(crisis=crisis, user=account_of(request))
@@ -133,7 +187,14 @@ def _reveal_response(result: reveals.RevealResult) -> Response:
 class RevealView(APIView):
     permission_classes = [IsOfficer]
 
-    @extend_schema(request=RevealInput, responses={200: OpenApiTypes.OBJECT, 202: RevealRequestOutput})
+    @extend_schema(
+        request=RevealInput,
+        responses={
+            200: RevealOutput,
+            202: RevealPendingOutput,
+            **errors({409: "`conflict`: a draft crisis reveals no one: activate it first."}),
+        },
+    )
     def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
         crisis = _crisis(request, crisis_id)
         data = RevealInput(data=request.data)
@@ -162,7 +223,19 @@ class RevealDecisionView(APIView):
     permission_classes = [IsSupervisor]
     approve = True
 
-    @extend_schema(request=None, responses=RevealRequestOutput)
+    @extend_schema(
+        request=None,
+        responses={
+            200: RevealRequestOutput,
+            **errors(
+                {
+                    403: "`permission_denied`: only supervisors decide; `forbidden`: a request is decided by someone "
+                    "other than its requester.",
+                    409: "`conflict`: the request is already decided.",
+                }
+            ),
+        },
+    )
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
         decided = reveals.reveal_decide(
             request=_reveal_request(request, request_id), user=account_of(request), approve=self.approve
@@ -173,7 +246,18 @@ class RevealDecisionView(APIView):
 class RevealFetchView(APIView):
     permission_classes = [IsOfficer]
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=None,
+        responses={
+            200: RevealOutput,
+            **errors(
+                {
+                    409: "`conflict`: the request is not approved (pending, rejected or already fetched).",
+                    410: "`gone`: the approval is more than 24 hours old; request again.",
+                }
+            ),
+        },
+    )
     def post(self, request: Request, request_id: uuid.UUID) -> Response:
         return _reveal_response(
             reveals.reveal_fetch(request=_reveal_request(request, request_id), user=account_of(request))

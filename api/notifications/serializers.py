@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from api.serializers import StrictBooleanField, StrictCharField, StrictInputSerializer
-from notifications.models import Channel
+from notifications.models import CampaignStatus, Channel, CheckInStatus
 
 
 class CampaignInput(StrictInputSerializer):
@@ -29,5 +29,41 @@ class CampaignAccepted(serializers.Serializer):
 
 
 class CheckInInput(StrictInputSerializer):
-    status = serializers.ChoiceField(choices=["safe", "need_help"])
+    status = serializers.ChoiceField(choices=CheckInStatus.choices)
     message = StrictCharField(max_length=500, required=False, allow_blank=True, allow_null=True, default=None)
+
+
+class CheckInCounts(serializers.Serializer):
+    """Answers to "are you safe?"; for analysts a count from 1 to k-1 is null with `<name>_suppressed: true`."""
+
+    safe = serializers.IntegerField(allow_null=True)
+    safe_suppressed = serializers.BooleanField(required=False)
+    need_help = serializers.IntegerField(allow_null=True)
+    need_help_suppressed = serializers.BooleanField(required=False)
+    no_response = serializers.IntegerField(allow_null=True)
+    no_response_suppressed = serializers.BooleanField(required=False)
+
+
+class CampaignProgressOutput(serializers.Serializer):
+    """Counts only; for analysts a count from 1 to k-1 is null with `<name>_suppressed: true` beside it."""
+
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=CampaignStatus.choices)
+    recipients = serializers.IntegerField(allow_null=True, help_text="People the campaign reaches (each once).")
+    recipients_suppressed = serializers.BooleanField(required=False)
+    queued = serializers.IntegerField(allow_null=True, help_text="Deliveries waiting or being sent.")
+    queued_suppressed = serializers.BooleanField(required=False)
+    sent = serializers.IntegerField(allow_null=True)
+    sent_suppressed = serializers.BooleanField(required=False)
+    failed = serializers.IntegerField(allow_null=True)
+    failed_suppressed = serializers.BooleanField(required=False)
+    dead = serializers.IntegerField(allow_null=True, help_text="Given up after repeated failures.")
+    dead_suppressed = serializers.BooleanField(required=False)
+    cancelled = serializers.IntegerField(allow_null=True)
+    cancelled_suppressed = serializers.BooleanField(required=False)
+    checkins = CheckInCounts(allow_null=True, help_text="null when the campaign asked for no check-in.")
+
+
+class CheckInAnswerOutput(serializers.Serializer):
+    crisis = serializers.CharField(help_text="The crisis's title.")
+    status = serializers.ChoiceField(choices=CheckInStatus.choices, allow_null=True, help_text="null: no answer yet.")

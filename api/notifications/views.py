@@ -3,8 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -12,8 +11,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.lookups import crisis_or_404
-from api.notifications.serializers import CampaignAccepted, CampaignInput, CheckInInput, DryRunOutput
+from api.notifications.serializers import (
+    CampaignAccepted,
+    CampaignInput,
+    CampaignProgressOutput,
+    CheckInAnswerOutput,
+    CheckInInput,
+    DryRunOutput,
+)
 from api.permissions import IsOfficer, IsStaff, Public, account_of
+from api.schema import errors
 from consular.errors import DomainError
 from crises.suppression import threshold_for
 from notifications import selectors
@@ -30,7 +37,29 @@ def _accepted(campaign) -> Response:
 class CampaignCreateView(APIView):
     permission_classes = [IsOfficer]
 
-    @extend_schema(request=CampaignInput, responses={200: DryRunOutput, 202: CampaignAccepted})
+    @extend_schema(
+        request=CampaignInput,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                pattern=_IDEMPOTENCY_KEY.pattern,
+                description="A retried POST with the same key answers with the first campaign and creates nothing.",
+            )
+        ],
+        responses={
+            200: DryRunOutput,
+            202: CampaignAccepted,
+            **errors(
+                {
+                    400: "`malformed_request`; `invalid`: a field's rule, a channel that is not configured, a message "
+                    "too long for SMS once rendered, or a malformed Idempotency-Key header.",
+                    409: "`conflict`: the crisis is not active, or the Idempotency-Key was used for another crisis.",
+                }
+            ),
+        },
+    )
     def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
         crisis = crisis_or_404(user=account_of(request), crisis_id=crisis_id)
         key = request.headers.get("Idempotency-Key", "")
@@ -59,7 +88,7 @@ def _campaign(request: Request, campaign_id: uuid.UUID):
 class CampaignDetailView(APIView):
     permission_classes = [IsStaff]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=CampaignProgressOutput)
     def get(self, request: Request, campaign_id: uuid.UUID) -> Response:
         k = threshold_for(account_of(request))
         return Response(selectors.campaign_progress(_campaign(request, campaign_id), suppress_below=k))
@@ -68,10 +97,17 @@ class CampaignDetailView(APIView):
 class CampaignCloseView(APIView):
     permission_classes = [IsOfficer]
 
-    @extend_schema(request=None, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        request=None,
+        responses={200: CampaignProgressOutput, **errors({409: "`conflict`: the campaign is already closed."})},
+    )
     def post(self, request: Request, campaign_id: uuid.UUID) -> Response:
         campaign = campaigns.campaign_close(campaign=_campaign(request, campaign_id), user=account_of(request))
         return Response(selectors.campaign_progress(campaign))
+
+
+FORGED = "`not_found`: the link is not one this service made (or its person or campaign is gone)."
+GONE = "`gone`: the link has expired, or the campaign is closed and takes no more answers."
 
 
 class CheckInView(APIView):
@@ -91,11 +127,11 @@ class CheckInView(APIView):
         current = checkins.current_checkin(campaign, traveller)
         return {"crisis": campaign.crisis.title, "status": current.status if current else None}
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: CheckInAnswerOutput, **errors({404: FORGED, 410: GONE})})
     def get(self, request: Request, token: str) -> Response:
         return Response(self._answer(token))
 
-    @extend_schema(request=CheckInInput, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=CheckInInput, responses={200: CheckInAnswerOutput, **errors({404: FORGED, 410: GONE})})
     def post(self, request: Request, token: str) -> Response:
         checkins.checkin_context(token)  # a forged or expired token is refused before the body is read
         data = CheckInInput(data=request.data)

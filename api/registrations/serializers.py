@@ -5,9 +5,12 @@ importer, which must be faster than DRF serializers allow); these classes only
 describe the JSON.
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from consular.validation import EMAIL_MAX_LENGTH, MAX_LANGUAGE_TAG_LENGTH, PASSPORT_MAX_LENGTH, PHONE_MAX_LENGTH
+from notifications.models import Channel, CheckInStatus, DeliveryStatus
+from registrations.models import Precision
 from registrations.validation import (
     ADDRESS_MAX_LENGTH,
     CITY_MAX_LENGTH,
@@ -18,6 +21,32 @@ from registrations.validation import (
 )
 
 
+def _text(
+    max_length: int, *, required: bool = True, nullable: bool = False, rule: dict[str, str] | None = None
+) -> serializers.CharField:
+    """A text input as the register's rules read it: trimmed first, then checked.
+
+    The schema says no more than those rules accept (so nothing it calls invalid is
+    taken), and the rules it cannot say are in the descriptions: a blank optional value
+    counts as absent, a required one must hold a non-space character.
+    """
+    field_schema: dict[str, object] = {"type": "string", "maxLength": max_length, **(rule or {})}
+    if required:
+        field_schema.setdefault("pattern", "\\S")
+    if nullable:
+        field_schema["nullable"] = True
+    field_class = extend_schema_field(field_schema)(type("RuleText", (serializers.CharField,), {}))
+    field: serializers.CharField = field_class(
+        max_length=max_length, required=required, allow_null=nullable, allow_blank=not required
+    )
+    return field
+
+
+COUNTRY = {"pattern": "^\\s*[A-Za-z]{2}\\s*$", "description": "ISO 3166-1 alpha-2, any case (an assigned code)."}
+PHONE = {"pattern": "^\\s*\\+", "description": "E.164, starting with +, e.g. +6793312345; a valid number."}
+LANGUAGE = {"description": "A BCP 47 language tag, e.g. en, fr-CA; stored standardised (en-gb → en-GB)."}
+
+
 class LocationSchema(serializers.Serializer):
     lat = serializers.FloatField(min_value=-90, max_value=90)
     lon = serializers.FloatField(min_value=-180, max_value=180)
@@ -26,7 +55,7 @@ class LocationSchema(serializers.Serializer):
 class EmergencyContactSchema(serializers.Serializer):
     name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     phone = serializers.CharField(max_length=PHONE_MAX_LENGTH, help_text="E.164, e.g. +6793312345")
-    relation = serializers.CharField(max_length=RELATION_MAX_LENGTH, required=False, allow_null=True)
+    relation = serializers.CharField(max_length=RELATION_MAX_LENGTH, allow_null=True)
 
 
 class ConsentSchema(serializers.Serializer):
@@ -35,38 +64,191 @@ class ConsentSchema(serializers.Serializer):
 
 
 class ProfileSchema(serializers.Serializer):
+    """The profile as the API answers it."""
+
     given_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     family_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
     date_of_birth = serializers.DateField()
     nationality = serializers.CharField(help_text="ISO 3166-1 alpha-2")
-    passport_number = serializers.CharField(max_length=PASSPORT_MAX_LENGTH, required=False, allow_null=True)
-    phone = serializers.CharField(max_length=PHONE_MAX_LENGTH, required=False, allow_null=True, help_text="E.164")
-    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH, required=False, allow_null=True)
-    language = serializers.CharField(max_length=MAX_LANGUAGE_TAG_LENGTH, help_text="BCP 47 tag, e.g. en, fr-CA")
-    emergency_contact = EmergencyContactSchema(required=False, allow_null=True)
+    passport_number = serializers.CharField(allow_null=True)
+    phone = serializers.CharField(allow_null=True, help_text="E.164")
+    email = serializers.CharField(allow_null=True)
+    language = serializers.CharField(help_text="BCP 47 tag, e.g. en, fr-CA")
+    emergency_contact = EmergencyContactSchema(allow_null=True)
     consent = ConsentSchema()
 
 
+class EmergencyContactInput(serializers.Serializer):
+    name = _text(NAME_MAX_LENGTH)
+    phone = _text(PHONE_MAX_LENGTH, rule=PHONE)
+    relation = _text(RELATION_MAX_LENGTH, required=False, nullable=True)
+
+
+class ProfileInput(serializers.Serializer):
+    """A whole profile (PUT), checked by registrations.validation.
+
+    Beyond what the schema says: the date of birth lies between 1900-01-01 and today; the
+    passport number has 5 to 20 letters and digits once spaces and dashes are dropped;
+    the phone numbers are valid for their country code; the email is a deliverable address.
+    """
+
+    given_name = _text(NAME_MAX_LENGTH)
+    family_name = _text(NAME_MAX_LENGTH)
+    date_of_birth = serializers.DateField()
+    nationality = _text(2, rule=COUNTRY)
+    passport_number = _text(PASSPORT_MAX_LENGTH, required=False, nullable=True)
+    phone = _text(PHONE_MAX_LENGTH, required=False, nullable=True, rule=PHONE)
+    email = _text(EMAIL_MAX_LENGTH, required=False, nullable=True)
+    language = _text(MAX_LANGUAGE_TAG_LENGTH, rule=LANGUAGE)
+    emergency_contact = EmergencyContactInput(required=False, allow_null=True)
+    consent = ConsentSchema()
+
+
+class EmergencyContactPatch(serializers.Serializer):
+    name = _text(NAME_MAX_LENGTH, required=False, nullable=True)
+    phone = _text(PHONE_MAX_LENGTH, required=False, nullable=True, rule=PHONE)
+    relation = _text(RELATION_MAX_LENGTH, required=False, nullable=True)
+
+
+class ConsentPatch(serializers.Serializer):
+    contact = serializers.BooleanField(required=False, allow_null=True)
+    share_with_partners = serializers.BooleanField(required=False, allow_null=True)
+
+
+class ProfilePatchInput(serializers.Serializer):
+    """A JSON Merge Patch (RFC 7396) of the profile, one level deep; the merged profile is checked as a PUT.
+
+    Any field may be left out; `consent` and `emergency_contact` merge into the current
+    ones, a null member removing that member.
+    """
+
+    given_name = _text(NAME_MAX_LENGTH, required=False, nullable=True)
+    family_name = _text(NAME_MAX_LENGTH, required=False, nullable=True)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    nationality = _text(2, required=False, nullable=True, rule=COUNTRY)
+    passport_number = _text(PASSPORT_MAX_LENGTH, required=False, nullable=True)
+    phone = _text(PHONE_MAX_LENGTH, required=False, nullable=True, rule=PHONE)
+    email = _text(EMAIL_MAX_LENGTH, required=False, nullable=True)
+    language = _text(MAX_LANGUAGE_TAG_LENGTH, required=False, nullable=True, rule=LANGUAGE)
+    emergency_contact = EmergencyContactPatch(required=False, allow_null=True)
+    consent = ConsentPatch(required=False, allow_null=True)
+
+
 class StaySchema(serializers.Serializer):
-    id = serializers.UUIDField(read_only=True)
+    """A stay as the API answers it."""
+
+    id = serializers.UUIDField()
     country = serializers.CharField(help_text="ISO 3166-1 alpha-2")
-    city = serializers.CharField(required=False, allow_null=True, max_length=CITY_MAX_LENGTH)
-    location = LocationSchema(required=False, allow_null=True)
-    address = serializers.CharField(required=False, allow_null=True, max_length=ADDRESS_MAX_LENGTH)
+    city = serializers.CharField(allow_null=True, max_length=CITY_MAX_LENGTH)
+    location = LocationSchema(allow_null=True)
+    address = serializers.CharField(allow_null=True, max_length=ADDRESS_MAX_LENGTH)
     start_date = serializers.DateField()
     end_date = serializers.DateField()
-    precision = serializers.ChoiceField(choices=["point", "city", "country"], read_only=True)
+    precision = serializers.ChoiceField(choices=Precision.choices)
 
 
 class TripSchema(serializers.Serializer):
-    id = serializers.UUIDField(read_only=True)
-    title = serializers.CharField(required=False, allow_null=True, max_length=TITLE_MAX_LENGTH)
+    """A trip as the API answers it."""
+
+    id = serializers.UUIDField()
+    title = serializers.CharField(allow_null=True, max_length=TITLE_MAX_LENGTH)
     start_date = serializers.DateField()
     end_date = serializers.DateField()
-    stays: serializers.ListSerializer = serializers.ListSerializer(
-        child=StaySchema(), required=False, max_length=MAX_STAYS_PER_TRIP
-    )
+    stays = StaySchema(many=True)
 
 
 class TripWrittenSchema(TripSchema):
-    warnings = serializers.ListField(child=serializers.CharField(), read_only=True)
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="About where stays were placed.")
+
+
+@extend_schema_field({"description": "Read-only: any value sent back is ignored."})
+class IgnoredField(serializers.JSONField):
+    pass
+
+
+class StayInput(serializers.Serializer):
+    id = IgnoredField(required=False)
+    country = _text(2, rule=COUNTRY)
+    city = _text(CITY_MAX_LENGTH, required=False, nullable=True)
+    location = LocationSchema(required=False, allow_null=True)
+    address = _text(ADDRESS_MAX_LENGTH, required=False, nullable=True)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    precision = serializers.ChoiceField(
+        choices=Precision.choices,
+        required=False,
+        allow_null=True,
+        help_text="Read-only, derived again on every write: a stay sent back as `city` is placed from its city.",
+    )
+
+
+class TripInput(serializers.Serializer):
+    """A trip with its stays, checked by registrations.validation.
+
+    Beyond what the schema says: dates lie between 1970-01-01 and 2100-12-31, a trip
+    ends on or after its start and lasts at most two years, and each stay lies within
+    its trip's dates.
+    """
+
+    id = IgnoredField(required=False)
+    title = _text(TITLE_MAX_LENGTH, required=False, nullable=True)
+    start_date = serializers.DateField()
+    end_date = serializers.DateField()
+    stays: serializers.ListSerializer = serializers.ListSerializer(
+        child=StayInput(), required=False, max_length=MAX_STAYS_PER_TRIP
+    )
+
+
+class TripPatchInput(TripInput):
+    """Fields given replace the trip's; `stays`, when given, replaces all its stays. Checked as the merged whole."""
+
+    start_date = serializers.DateField(required=False)
+    end_date = serializers.DateField(required=False)
+
+
+class ExportedAccount(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.CharField()
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ExportedCrisis(serializers.Serializer):
+    id = serializers.UUIDField()
+    title = serializers.CharField()
+
+
+class ExportedCheckIn(serializers.Serializer):
+    campaign_id = serializers.UUIDField()
+    crisis = ExportedCrisis()
+    status = serializers.ChoiceField(choices=CheckInStatus.choices)
+    message = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+class ExportedDelivery(serializers.Serializer):
+    campaign_id = serializers.UUIDField()
+    crisis = ExportedCrisis()
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    attempts = serializers.IntegerField()
+    provider_message_id = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExportedRegistration(serializers.Serializer):
+    reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    profile = ProfileSchema(allow_null=True, help_text="null until a profile is written.")
+    trips = TripSchema(many=True)
+    checkins = ExportedCheckIn(many=True)
+    deliveries = ExportedDelivery(many=True)
+
+
+class ExportOutput(serializers.Serializer):
+    """Everything held about the caller, decrypted."""
+
+    account = ExportedAccount()
+    registration = ExportedRegistration(allow_null=True, help_text="null for an account that never registered.")

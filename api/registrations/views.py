@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -12,12 +11,25 @@ from rest_framework.views import APIView
 
 from api.pagination import CappedPageNumberPagination, paginated_response
 from api.permissions import IsCitizen, account_of
-from api.registrations.serializers import ProfileSchema, TripSchema, TripWrittenSchema
+from api.registrations.serializers import (
+    ExportOutput,
+    ProfileInput,
+    ProfilePatchInput,
+    ProfileSchema,
+    TripInput,
+    TripPatchInput,
+    TripSchema,
+    TripWrittenSchema,
+)
+from api.schema import errors
 from privacy.services.erasure import person_erase
 from privacy.services.export import export_for
 from registrations import selectors
 from registrations.models import Trip
 from registrations.services import profiles, trips
+
+# An account erased after the request authenticated (a second device, a retried DELETE).
+ERASED = "`not_found`: the account was erased while this request ran."
 
 
 class PersonalDataView(APIView):
@@ -39,7 +51,7 @@ def _trip_body(trip: Trip, warnings: list[str] | None = None) -> dict:
 
 
 class ProfileView(PersonalDataView):
-    @extend_schema(responses=ProfileSchema)
+    @extend_schema(responses={200: ProfileSchema, **errors({404: "`not_found`: no profile yet: PUT one first."})})
     def get(self, request: Request) -> Response:
         traveller = selectors.traveller_of(user=account_of(request))
         profile = traveller and selectors.profile_of(traveller=traveller, cipher=traveller.data_key.cipher())
@@ -47,13 +59,13 @@ class ProfileView(PersonalDataView):
             raise NotFound("No profile yet: PUT one first.")
         return Response(profile)
 
-    @extend_schema(request=ProfileSchema, responses=ProfileSchema)
+    @extend_schema(request=ProfileInput, responses={200: ProfileSchema, **errors({404: ERASED})})
     def put(self, request: Request) -> Response:
         return self._write(request, partial=False)
 
     @extend_schema(
-        request=ProfileSchema,
-        responses=ProfileSchema,
+        request=ProfilePatchInput,
+        responses={200: ProfileSchema, **errors({404: ERASED})},
         description="JSON Merge Patch (RFC 7396) one level deep: consent and emergency_contact objects merge "
         "into the current ones (a null member removes it); the merged profile is validated as a whole.",
     )
@@ -73,7 +85,18 @@ class TripListView(PersonalDataView):
         mine = selectors.trips_of(user=account_of(request))
         return paginated_response(request, self, mine, lambda page: [_trip_body(trip) for trip in page])
 
-    @extend_schema(request=TripSchema, responses={201: TripWrittenSchema})
+    @extend_schema(
+        request=TripInput,
+        responses={
+            201: TripWrittenSchema,
+            **errors(
+                {
+                    404: ERASED,
+                    409: "`too_many_trips`: the registration holds 100 trips already; delete past ones first.",
+                }
+            ),
+        },
+    )
     def post(self, request: Request) -> Response:
         trip, warnings = trips.trip_create(user=account_of(request), data=request.data)
         return Response(_trip_body(trip, warnings), status=status.HTTP_201_CREATED)
@@ -90,12 +113,12 @@ class TripDetailView(PersonalDataView):
     def get(self, request: Request, trip_id: uuid.UUID) -> Response:
         return Response(_trip_body(self._trip(request, trip_id)))
 
-    @extend_schema(request=TripSchema, responses=TripWrittenSchema)
+    @extend_schema(request=TripInput, responses={200: TripWrittenSchema, **errors({404: ERASED})})
     def put(self, request: Request, trip_id: uuid.UUID) -> Response:
         trip, warnings = trips.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=False)
         return Response(_trip_body(trip, warnings))
 
-    @extend_schema(request=TripSchema, responses=TripWrittenSchema)
+    @extend_schema(request=TripPatchInput, responses={200: TripWrittenSchema, **errors({404: ERASED})})
     def patch(self, request: Request, trip_id: uuid.UUID) -> Response:
         trip, warnings = trips.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=True)
         return Response(_trip_body(trip, warnings))
@@ -107,13 +130,24 @@ class TripDetailView(PersonalDataView):
 
 
 class ExportView(PersonalDataView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses={200: ExportOutput, **errors({404: ERASED})})
     def get(self, request: Request) -> Response:
         return Response(export_for(user=account_of(request)))
 
 
 class MeView(PersonalDataView):
-    @extend_schema(responses={204: None}, description="Erase everything held about the caller (crypto-shredding).")
+    @extend_schema(
+        responses={
+            204: None,
+            **errors(
+                {
+                    503: "`ledger_unavailable`: the erasure could not be recorded outside the database, so nothing "
+                    "was erased; try again later.",
+                }
+            ),
+        },
+        description="Erase everything held about the caller (crypto-shredding).",
+    )
     def delete(self, request: Request) -> Response:
         person_erase(user=account_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -256,3 +256,64 @@ def test_a_crisis_area_of_nested_geometry_collections_gets_400(client_for, olivi
     body = f'{{"title": "Deep", "severity": "severe", "starts_at": "2026-11-10T00:00:00Z", "area": {area}}}'
     response = client_for(olivia).post("/api/v1/crises", data=body, content_type="application/json")
     assert_error(response, 400, "malformed_request")
+
+
+def test_a_throttled_sign_up_says_when_to_try_again(api, settings):
+    settings.SIGNUPS_PER_ADDRESS = 1
+    api.post("/api/v1/auth/register", {"email": "first@example.test", "password": "long enough words"}, format="json")
+    response = api.post(
+        "/api/v1/auth/register", {"email": "second@example.test", "password": "long enough words"}, format="json"
+    )
+    assert_error(response, 429, "throttled")
+    assert 0 < int(response["Retry-After"]) <= settings.SIGNUP_WINDOW_SECONDS
+
+
+@pytest.mark.parametrize("query", ["page=0", "page=abc", "page_size=0", "page_size=-5", "page_size=2.5"])
+def test_a_page_or_page_size_that_is_not_a_whole_number_from_1_gets_400_naming_it(client_for, ada, query):
+    response = client_for(ada).get(f"/api/v1/posts?{query}")
+    assert_error(response, 400, "invalid")
+    assert set(response.json()["error"]["fields"]) == {query.split("=")[0]}
+
+
+def test_a_page_past_the_last_is_404(client_for, ada):
+    assert client_for(ada).get("/api/v1/posts?page=2").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["page=1&page=2", "page_size=1&page_size=200", "status=active&status=draft"])
+def test_a_query_parameter_given_twice_gets_400(client_for, ada, query):
+    path = "/api/v1/crises" if query.startswith("status") else "/api/v1/posts"
+    response = client_for(ada).get(f"{path}?{query}")
+    assert_error(response, 400, "malformed_request")
+    assert "twice" in response.json()["error"]["message"]
+
+
+def test_the_errors_of_a_list_item_are_named_by_a_dotted_path(client_for, olivia):
+    from tests.factories import crisis_payload
+
+    crisis = client_for(olivia).post("/api/v1/crises", crisis_payload(), format="json").json()
+    client_for(olivia).post(f"/api/v1/crises/{crisis['id']}/activate")
+    body = {"messages": {"en": "Hi"}, "default_language": "en", "channels": ["email", "pigeon"]}
+    response = client_for(olivia).post(f"/api/v1/crises/{crisis['id']}/campaigns", body, format="json")
+    assert_error(response, 400, "invalid")
+    assert list(response.json()["error"]["fields"]) == ["channels.1"]
+    assert all(isinstance(messages, list) for messages in response.json()["error"]["fields"].values())
+
+
+def test_a_reveal_for_a_country_that_does_not_exist_gets_400(client_for, olivia):
+    from tests.factories import crisis_payload
+
+    crisis = client_for(olivia).post("/api/v1/crises", crisis_payload(), format="json").json()
+    client_for(olivia).post(f"/api/v1/crises/{crisis['id']}/activate")
+    response = client_for(olivia).post(
+        f"/api/v1/crises/{crisis['id']}/affected/reveal",
+        {"reason": "Evacuation flight seats to allocate", "country": "ZZ"},
+        format="json",
+    )
+    assert_error(response, 400, "invalid")
+    assert "country" in response.json()["error"]["fields"]
+
+
+def test_a_text_longer_than_its_limit_only_once_padded_is_refused_as_the_schema_says(api):
+    # The schema's maxLength counts the value as sent: white space around it included.
+    response = api.post("/api/v1/auth/token", {"email": " " * 250 + "a@example.test", "password": "x"}, format="json")
+    assert_error(response, 400, "invalid")

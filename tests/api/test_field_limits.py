@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from rest_framework import serializers
 
-from api.registrations.serializers import ProfileSchema, TripSchema
+from api.registrations.serializers import ProfileInput, TripInput
 from consular.validation import Invalid
 from registrations.validation import validate_profile, validate_trip
 from tests.factories import profile_payload, trip_payload
@@ -58,8 +58,8 @@ def _trip() -> dict[str, Any]:
     return trip_payload(stays=[{"country": "FJ", "start_date": "2026-11-01", "end_date": "2026-11-10"}])
 
 
-PROFILE_LIMITS = _limited_fields(ProfileSchema())
-TRIP_LIMITS = _limited_fields(TripSchema())
+PROFILE_LIMITS = _limited_fields(ProfileInput())
+TRIP_LIMITS = _limited_fields(TripInput())
 
 
 def test_the_schema_announces_limits_for_the_free_text_fields():

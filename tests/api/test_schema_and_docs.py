@@ -78,3 +78,44 @@ def test_creating_a_trip_is_still_described_as_one_trip_without_page_parameters(
     assert not {parameter["name"] for parameter in operation.get("parameters", [])} & {"page", "page_size"}
     created = _resolve(schema, operation["responses"]["201"]["content"]["application/json"]["schema"])
     assert {"id", "stays", "warnings"} <= set(created["properties"])
+
+
+def _schema(api):
+    return api.get("/api/schema/?format=json").json()
+
+
+def test_every_operation_documents_its_errors_in_the_one_error_shape(api):
+    for path, operations in _schema(api)["paths"].items():
+        for method, operation in operations.items():
+            errors = {code: response for code, response in operation["responses"].items() if code >= "400"}
+            assert {"414", "431"} <= set(errors), (method, path)
+            for response in errors.values():
+                assert response["content"]["application/json"]["schema"] == {
+                    "$ref": "#/components/schemas/ErrorResponse"
+                }
+                assert "`" in response["description"], (method, path)  # names its codes
+
+
+def test_public_operations_say_so_and_the_others_need_a_bearer_token(api):
+    public = {("post", "/api/v1/auth/register"), ("post", "/api/v1/auth/token"), ("get", "/api/v1/checkins/{token}"),
+              ("post", "/api/v1/checkins/{token}")}  # fmt: skip
+    for path, operations in _schema(api)["paths"].items():
+        for method, operation in operations.items():
+            if (method, path) in public:
+                assert operation["security"] == [], (method, path)
+            else:
+                assert operation["security"] == [{"bearerAuth": []}], (method, path)
+                assert "401" in operation["responses"], (method, path)
+
+
+def test_throttled_operations_document_retry_after(api):
+    for path in ("/api/v1/auth/register", "/api/v1/auth/token"):
+        response = _schema(api)["paths"][path]["post"]["responses"]["429"]
+        assert "Retry-After" in response["headers"]
+
+
+def test_every_request_body_refuses_unknown_fields(api):
+    schemas = _schema(api)["components"]["schemas"]
+    requests = {name: schema for name, schema in schemas.items() if name.endswith("Request")}
+    assert requests
+    assert all(schema.get("additionalProperties") is False for schema in requests.values())

@@ -113,7 +113,7 @@ def test_an_analyst_reads_a_campaigns_small_counts_suppressed(client_for, office
     ("change", "field"),
     [
         ({"channels": []}, "channels"),
-        ({"channels": ["pigeon"]}, "channels"),
+        ({"channels": ["pigeon"]}, "channels.0"),
         ({"messages": {}}, "messages"),
         ({"messages": {"en": "  "}}, "messages.en"),
         ({"messages": {"klingon-xx-yy": "Hello"}}, "messages.klingon-xx-yy"),

@@ -1,0 +1,135 @@
+"""The contract gate: schemathesis against the shipped server, as a citizen, an officer and an analyst.
+
+Client generators trust /api/schema/. Every check schemathesis has runs on every
+operation: no server error, every status and header documented, every answer as its
+schema says, schema-violating requests refused and schema-valid ones accepted,
+authentication not ignored. The run is seeded and bounded, so a failure reproduces.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from accounts.models import Role
+from tests.factories import PostFactory, StaffFactory, UserFactory, declared_crisis, profile_payload, trip_payload
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+PASSWORD = "contract gate password 7"
+SEED = 20261204
+# Examples per operation and phase: about a minute an identity on the reference machine.
+MAX_EXAMPLES = 25
+CHECKS = "all"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(transactional_db):
+    parts = urlsplit(settings.DATABASE_URL)
+    test_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_url,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        # The fuzzer signs up and fails logins from one address thousands of times: with
+        # the shipped limits it would meet nothing but 429s after the first minute.
+        "SIGNUPS_PER_ADDRESS": "1000000",
+        "LOGIN_FAILURES_PER_ADDRESS": "1000000",
+    }
+    # The server's log, for a look at what a failing run did: CONTRACT_SERVER_LOG=/tmp/server.log
+    with open(os.environ.get("CONTRACT_SERVER_LOG", os.devnull), "w") as log:
+        process = subprocess.Popen(
+            [ROOT / ".venv/bin/gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn_conf",
+             "--bind", f"127.0.0.1:{port}", "--workers", "3"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, "gunicorn exited"
+        assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    yield base_url
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@pytest.fixture
+def objects(transactional_db) -> dict[str, str]:
+    """The identities' accounts, and objects for them to act on: a post, a trip, an active
+    crisis the trip is in, a campaign asking for check-ins, and one traveller's check-in link."""
+    from crises.services.lifecycle import crisis_transition
+    from notifications.messages import checkin_token
+    from registrations.services.profiles import profile_write
+    from registrations.services.trips import trip_create
+    from tests.factories import launched_campaign
+
+    post = PostFactory.create(name="Contract Pacific", countries=["FJ", "TO", "WS"])
+    citizen = UserFactory.create(email="citizen@contract.test", password=PASSWORD)
+    traveller = profile_write(user=citizen, data=profile_payload(), partial=False)
+    trip, _ = trip_create(user=citizen, data=trip_payload())
+    officer = StaffFactory.create(email="officer@contract.test", password=PASSWORD, role=Role.OFFICER, post=post)
+    StaffFactory.create(email="analyst@contract.test", password=PASSWORD, role=Role.ANALYST, post=post)
+    crisis = crisis_transition(crisis=declared_crisis(officer), user=officer, action="activate")
+    campaign = launched_campaign(officer, crisis)
+    return {
+        "CONTRACT_CRISIS_ID": str(crisis.pk),
+        "CONTRACT_TRIP_ID": str(trip.pk),
+        "CONTRACT_CAMPAIGN_ID": str(campaign.pk),
+        "CONTRACT_POST_ID": str(post.pk),
+        "CONTRACT_CHECKIN_TOKEN": checkin_token(campaign.pk, traveller.pk),
+    }
+
+
+IDENTITIES = {
+    "citizen": "citizen@contract.test",
+    "officer": "officer@contract.test",
+    "analyst": "analyst@contract.test",
+}
+
+
+def _run(base_url: str, email: str, objects: dict[str, str], *, sign_up_again: bool) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        **objects,
+        "SCHEMATHESIS_HOOKS": "tests.contract.schemathesis_hooks",
+        "CONTRACT_BASE_URL": base_url,
+        "CONTRACT_EMAIL": email,
+        "CONTRACT_PASSWORD": PASSWORD,
+        "PYTHONPATH": str(ROOT),
+    }
+    if sign_up_again:
+        env["CONTRACT_SIGN_UP_AGAIN"] = "1"
+    command = [
+        str(ROOT / ".venv/bin/st"), "--config-file", str(HERE / "schemathesis.toml"), "run",
+        f"{base_url}/api/schema/", "--checks", CHECKS, "--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES),
+        "--phases", "examples,coverage,fuzzing,stateful", "--workers", "2", "--no-color",
+    ]  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("identity", ["citizen", "officer", "analyst"])
+def test_the_schema_tells_the_whole_truth_to_a_client(server, objects, identity):
+    result = _run(server, IDENTITIES[identity], objects, sign_up_again=identity == "citizen")
+    assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]

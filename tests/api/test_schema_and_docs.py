@@ -80,10 +80,6 @@ def test_creating_a_trip_is_still_described_as_one_trip_without_page_parameters(
     assert {"id", "stays", "warnings"} <= set(created["properties"])
 
 
-def _schema(api):
-    return api.get("/api/schema/?format=json").json()
-
-
 def test_every_operation_documents_its_errors_in_the_one_error_shape(api):
     for path, operations in _schema(api)["paths"].items():
         for method, operation in operations.items():

@@ -87,12 +87,17 @@ def user_create(*, email: str, password: str | None, role: str = Role.CITIZEN, p
     return user
 
 
+def throttled(message: str, retry_after: int) -> DomainError:
+    """A 429 that tells the client when to try again, in the header HTTP defines for it."""
+    return DomainError("throttled", message, status=429, headers={"Retry-After": str(retry_after)})
+
+
 def citizen_register(*, email: str, password: str, client_address: str) -> User:
     key = throttling.counter_key("signup-addr", client_address)
     window = settings.SIGNUP_WINDOW_SECONDS
     retry_after = throttling.take(key, limit=settings.SIGNUPS_PER_ADDRESS, window_seconds=window)
     if retry_after:
-        raise DomainError("throttled", f"Too many sign-ups; retry in {retry_after} s.", status=429)
+        raise throttled(f"Too many sign-ups; retry in {retry_after} s.", retry_after)
     return user_create(email=email, password=password, role=Role.CITIZEN)
 
 
@@ -174,7 +179,7 @@ def login(*, email: str, password: str, client_address: str) -> IssuedToken:
         throttling.take(address_key, limit=settings.LOGIN_FAILURES_PER_ADDRESS, window_seconds=window),
     )
     if retry_after:
-        raise DomainError("throttled", f"Too many failed logins; retry in {retry_after} s.", status=429)
+        raise throttled(f"Too many failed logins; retry in {retry_after} s.", retry_after)
     user = authenticate(None, email=email, password=password)
     if user is None:
         raise DomainError("invalid_credentials", "Email or password is incorrect.", status=401)

@@ -37,8 +37,9 @@ class IsStaff(BasePermission):
 
 
 class IsOfficer(BasePermission):
-    role_restricted = True  # a 403 for other roles (api.schema documents it)
     """Officers and supervisors act on people (reveal, notify); analysts and admins do not."""
+
+    role_restricted = True  # a 403 for other roles (api.schema documents it)
 
     message = "This endpoint is for consular officers."
 

@@ -5,6 +5,7 @@ import socket
 import time
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from consular.audit import audit_verify_anchored
@@ -50,7 +51,12 @@ def note_worker_started(**kwargs: object) -> None:
     Without it a fresh service waited for the scheduler's first heartbeat task, and
     /readyz answered 503 for half a minute after everything was up.
     """
-    _beat()
+    try:
+        _beat()
+    except DatabaseError:
+        # A worker must not die at its start for a database that blinks: the scheduled
+        # beat, or its first task, records it.
+        log.warning("worker heartbeat at start not recorded (database unavailable)")
 
 
 @without_error_details

@@ -112,14 +112,17 @@ def clean_text(
         errors.add(path, "Expected a string.")
         return None
     # The longest accepted is counted as sent, white space around it included, as the
-    # API's schema counts it (maxLength); the shortest once trimmed.
-    raw_length = len(value)
+    # API's schema counts it (maxLength), and before a blank value counts as absent;
+    # the shortest once trimmed.
+    if len(value) > max_length:
+        errors.add(path, f"Expected {min_length} to {max_length} characters.")
+        return None
     value = value.strip()
     if not value:
         if required:
             errors.add(path, "This field may not be blank.")
         return None
-    if len(value) < min_length or raw_length > max_length:
+    if len(value) < min_length:
         errors.add(path, f"Expected {min_length} to {max_length} characters.")
         return None
     if _CONTROL_CHARACTERS.search(value):

@@ -36,7 +36,7 @@ from registrations import gazetteer
 from registrations.models import Precision
 
 MAX_STAYS_PER_TRIP = 50
-# Longest text accepted per field (after trimming); the API's schema shows the same
+# Longest text accepted per field (as sent, white space included); the API's schema shows the same
 # numbers (api/registrations/serializers.py, checked by tests/api/test_field_limits.py).
 NAME_MAX_LENGTH = 100
 RELATION_MAX_LENGTH = 50

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import connection
+from django.db import connection, transaction
 
 from notifications.channels import outboxes_forget, outboxes_in_use
 from notifications.models import CheckIn, Delivery
@@ -16,12 +16,22 @@ def travellers_erase(*, traveller_ids: list[uuid.UUID]) -> None:
     By id, not through the register's cascade: deliveries have no database foreign key
     (notifications.models), and one written by a fan-out that committed after the
     erasure began is not reached by Django's collector. A campaign's recipients lose
-    them too, so its figures still add up (recipients = delivered + failed + ... and
-    safe + need help + no response); the audit entry of the launch keeps the number
-    at launch. Development outbox files of their messages go as well.
+    them too, so its figures still add up (safe + need help + no response = recipients,
+    and every recipient is someone still registered); the audit entry of the launch keeps the number
+    at launch. Development outbox files of their messages go as well, once it commits.
     """
     ids = [str(traveller_id) for traveller_id in traveller_ids]
     with connection.cursor() as cursor:
+        # Their campaigns' rows first, in id order, as a crisis's close takes them: two
+        # erasures, or an erasure and a close, sharing campaigns wait rather than deadlock.
+        cursor.execute(
+            """
+            SELECT id FROM notifications_campaign WHERE id IN (
+                SELECT DISTINCT campaign_id FROM notifications_delivery WHERE traveller_id = ANY(%s::uuid[])
+            ) ORDER BY id FOR NO KEY UPDATE
+            """,
+            [ids],
+        )
         cursor.execute(
             """
             UPDATE notifications_campaign AS campaign
@@ -36,6 +46,9 @@ def travellers_erase(*, traveller_ids: list[uuid.UUID]) -> None:
         )
     deliveries = Delivery.objects.filter(traveller_id__in=traveller_ids)
     if outboxes_in_use():  # development only
-        outboxes_forget(list(deliveries.values_list("id", flat=True)))
+        # Once the erasure has committed: one undone (the ledger unwritable, a 503
+        # saying nothing was erased) leaves the files too.
+        gone = list(deliveries.values_list("id", flat=True))
+        transaction.on_commit(lambda: outboxes_forget(gone))
     deliveries.delete()
     CheckIn.objects.filter(traveller_id__in=traveller_ids).delete()

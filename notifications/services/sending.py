@@ -17,7 +17,7 @@ from django_q.tasks import async_task
 
 from consular.crypto import DecryptionError
 from notifications import messages as templates
-from notifications.channels import CHANNELS, SendError, delivery_key
+from notifications.channels import CHANNELS, SendError, delivery_key, outboxes_forget, outboxes_in_use
 from notifications.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from notifications.selectors import campaign_deliveries
 from registrations.models import Traveller
@@ -71,9 +71,9 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
-def _finish(delivery_id: int, **fields: Any) -> None:
+def _finish(delivery_id: int, **fields: Any) -> int:
     # Only the claim holder (status still 'sending') records an outcome.
-    Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(lease_until=None, **fields)
+    return Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(lease_until=None, **fields)
 
 
 def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, channel_name: str, attempts: int) -> str:
@@ -125,7 +125,11 @@ def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, c
         log.error("delivery %s: unexpected %s from the %s channel", delivery_id, type(error).__name__, channel_name)
         _finish(delivery_id, status=DeliveryStatus.FAILED, last_error=f"unexpected error ({type(error).__name__})")
         return DeliveryStatus.FAILED
-    _finish(delivery_id, status=DeliveryStatus.SENT, provider_message_id=provider_id, sent_at=timezone.now())
+    recorded = _finish(delivery_id, status=DeliveryStatus.SENT, provider_message_id=provider_id, sent_at=timezone.now())
+    if not recorded and outboxes_in_use() and not Delivery.objects.filter(pk=delivery_id).exists():
+        # The traveller was erased while the message was on its way: the erasure removed
+        # the outbox files it knew of, and this one was written after it.
+        outboxes_forget([delivery_id])
     return DeliveryStatus.SENT
 
 
@@ -179,8 +183,9 @@ def send_batch(*, campaign_id: str, first: int, last: int) -> int:
             if traveller is None:
                 # Erased: normally the delivery went with them, but a fan-out that read
                 # the traveller before the erasure and committed after it left this row,
-                # claimed again at every lease expiry. It goes now.
-                Delivery.objects.filter(pk=delivery_id).delete()
+                # claimed again at every lease expiry. It goes now, and with its last
+                # delivery the person leaves the campaign's recipients, as the erasure does.
+                orphan_delete(campaign_id=campaign.pk, delivery_id=delivery_id, traveller_id=traveller_id)
                 continue
             outcome = deliver_one(
                 campaign=campaign, delivery_id=delivery_id, traveller=traveller, channel_name=channel_name,
@@ -192,6 +197,20 @@ def send_batch(*, campaign_id: str, first: int, last: int) -> int:
         async_task(SEND_BATCH, campaign_id, first, last, q_options={"save": False})
     _mark_done_if_finished(campaign, after=last)
     return sent
+
+
+@transaction.atomic
+def orphan_delete(*, campaign_id: uuid.UUID, delivery_id: int, traveller_id: uuid.UUID) -> None:
+    """Remove a delivery to an erased traveller; with their last one they leave the recipients."""
+    # The campaign's row first, as an erasure takes it: two workers removing the same
+    # person's two deliveries (email, SMS) decide one after the other which was the last.
+    campaign = Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
+    if not Delivery.objects.filter(pk=delivery_id).delete()[0] or campaign is None:
+        return
+    if not Delivery.objects.filter(campaign_id=campaign_id, traveller_id=traveller_id).exists():
+        Campaign.objects.filter(pk=campaign_id, recipients__gt=0).update(recipients=F("recipients") - 1)
+    if outboxes_in_use():
+        transaction.on_commit(lambda: outboxes_forget([delivery_id]))
 
 
 def _mark_done_if_finished(campaign: Campaign, *, after: int) -> None:

@@ -146,6 +146,16 @@ def test_a_crisis_dated_outside_the_registers_window_gets_400_and_writes_nothing
     assert not Crisis.objects.exists()
 
 
+def test_a_crisis_stored_before_the_window_was_enforced_can_still_be_retitled(client_for, olivia):
+    from crises.models import Crisis
+
+    client = client_for(olivia)
+    crisis_id = create(client).json()["id"]
+    Crisis.objects.filter(pk=crisis_id).update(starts_at="1960-01-01T00:00:00Z")
+    response = client.patch(f"/api/v1/crises/{crisis_id}", {"title": "Cyclone Ana"}, format="json")
+    assert response.status_code == 200, response.content
+
+
 def test_a_crisis_moved_outside_the_window_by_a_patch_gets_400(client_for, olivia):
     client = client_for(olivia)
     crisis_id = create(client).json()["id"]

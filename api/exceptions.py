@@ -66,7 +66,8 @@ def _flatten(detail: Any, prefix: str = "") -> Any:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status, headers=exc.headers)
+        answer = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status, headers=exc.headers)
+        return _challenge(answer)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("payload_too_large", "Request body is too large."), status=413)
     if isinstance(exc, Http404):
@@ -87,6 +88,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         )
         # DRF answers only its own APIException (and Http404, PermissionDenied: mapped above).
         response.data = error_body(code, str(getattr(exc, "detail", "")))
+    return _challenge(response)
+
+
+def _challenge(response: Response) -> Response:
+    # Every 401 says how to authenticate (RFC 9110), a refused login's too.
     if response.status_code == status.HTTP_401_UNAUTHORIZED:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
     return response
@@ -95,6 +101,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 @csrf_exempt  # a POST to an unknown API path is a 404 like any other, not an HTML CSRF page
 def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    # Django's own refusals before any view: a Host not in ALLOWED_HOSTS, a suspicious request.
+    return JsonResponse(error_body("bad_request", "Bad request."), status=400)
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:

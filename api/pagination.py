@@ -16,7 +16,7 @@ _WHOLE_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
 
 
 class CappedPageNumberPagination(PageNumberPagination):
-    """Pages of a list: ``page`` from 1, ``page_size`` from 1 (a larger size than
+    """Pages of a list: ``page`` from 1 (or ``last``), ``page_size`` from 1 (a larger size than
     API_MAX_PAGE_SIZE is cut down to it, as it always was).
 
     Either one that is not such a number is a 400 naming it (DRF would silently use the
@@ -30,8 +30,8 @@ class CappedPageNumberPagination(PageNumberPagination):
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
         problems = {}
         page = query_value(request, self.page_query_param)
-        if page is not None and not _WHOLE_NUMBER.fullmatch(page):
-            problems[self.page_query_param] = ["A page number from 1."]
+        if page is not None and page not in self.last_page_strings and not _WHOLE_NUMBER.fullmatch(page):
+            problems[self.page_query_param] = ["A page number from 1, or last."]
         size = query_value(request, self.page_size_query_param)
         if size is not None and not _WHOLE_NUMBER.fullmatch(size):
             problems[self.page_size_query_param] = ["A page size from 1."]
@@ -43,7 +43,9 @@ class CappedPageNumberPagination(PageNumberPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_query_param:
-                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+                number = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
+                parameter["schema"] = {"oneOf": [number, {"type": "string", "enum": ["last"]}]}
+                parameter["description"] = "A page number from 1, or `last`."
             elif parameter["name"] == self.page_size_query_param:
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 999_999_999}
                 parameter["description"] = f"Results per page; above {self.max_page_size} it is {self.max_page_size}."

@@ -8,7 +8,7 @@ from consular.errors import DomainError
 
 
 def query_value(request: Any, name: str) -> str | None:
-    """The parameter's value, None if absent; given twice it is a 400.
+    """The parameter's value, None if absent or empty (`?status=`, as filter forms send it); given twice a 400.
 
     ``?page_size=1&page_size=500`` means one thing to Django (the last) and another to a
     proxy or a log reader that keeps the first, as a JSON body with a key twice does.
@@ -16,4 +16,4 @@ def query_value(request: Any, name: str) -> str | None:
     values = request.query_params.getlist(name)
     if len(values) > 1:
         raise DomainError("malformed_request", f"The query parameter {name} is given twice.")
-    return values[0] if values else None
+    return values[0] if values and values[0] != "" else None

@@ -69,16 +69,36 @@ class StrictCharFieldSchema(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
         if direction == "request" and "pattern" not in schema and schema.get("type") == "string":
-            field = self.target
-            allowed = "[^\\u0000-\\u001f\\u007f]" if field.single_line else "[^\\u0000]"
-            if field.single_line and field.trim_whitespace:
-                # White space around the value, control characters among it, is trimmed away first.
-                allowed = "[^\\u0000-\\u0008\\u000e-\\u001b\\u007f]"
-            if not field.allow_blank and field.trim_whitespace:
-                # At least one character that is not white space, written without a look-ahead:
-                # generators (and some clients' validators) handle those badly.
-                visible = allowed[:-1] + "\\s]"
-                schema["pattern"] = f"^{allowed}*{visible}{allowed}*$"
-            else:
-                schema["pattern"] = f"^{allowed}*$"
+            schema["pattern"] = text_pattern(
+                single_line=self.target.single_line,
+                trimmed=self.target.trim_whitespace,
+                blank=self.target.allow_blank,
+            )
         return schema
+
+
+# One visible character, and a single line of text beginning and ending with one: what a
+# trimmed value that refuses control characters holds.
+VISIBLE = "[^\\s\\u0000-\\u001f\\u007f]"
+SINGLE_LINE = f"{VISIBLE}(?:[^\\u0000-\\u001f\\u007f]*{VISIBLE})?"
+
+
+def trimmed_pattern(core: str, *, blank: bool) -> str:
+    """``core`` with the white space that trimming takes away around it; all white space too if ``blank``."""
+    return f"^\\s*(?:{core})?\\s*$" if blank else f"^\\s*{core}\\s*$"
+
+
+def text_pattern(*, single_line: bool, trimmed: bool, blank: bool) -> str:
+    """The pattern of what a text field takes, written without look-aheads: generators (and
+    some clients' validators) handle those badly.
+
+    DRF refuses NUL anywhere; a single-line value refuses every control character, except
+    in the white space around it that trimming takes away; a value that may not be blank
+    has a character that is not white space.
+    """
+    if single_line and trimmed:
+        return trimmed_pattern(SINGLE_LINE, blank=blank)
+    allowed = "[^\\u0000-\\u001f\\u007f]" if single_line else "[^\\u0000]"
+    if blank or not trimmed:
+        return f"^{allowed}*$"
+    return f"^{allowed}*{allowed[:-1]}\\s]{allowed}*$"

@@ -70,13 +70,16 @@ _ERROR_CODES = {
 
 def _write_error_as_json(sock: object, status_int: int, reason: str, mesg: str) -> None:
     import json
+    from http import HTTPStatus
 
     from gunicorn import util
 
-    body = json.dumps({"error": {"code": _ERROR_CODES.get(status_int, "bad_request"), "message": f"{reason}."}})
+    # The status's own phrase: gunicorn passes "Bad Request" with some of its 501s.
+    phrase = HTTPStatus(status_int).phrase
+    body = json.dumps({"error": {"code": _ERROR_CODES.get(status_int, "bad_request"), "message": f"{phrase}."}})
     response = (
-        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        f"Cache-Control: no-store\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+        f"HTTP/1.1 {status_int} {phrase}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\nContent-Length: {len(body)}\r\n\r\n{body}"
     )
     util.write_nonblock(sock, response.encode("latin1"))
 

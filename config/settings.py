@@ -256,7 +256,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.schema.refuse_unknown_fields"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.refuse_unknown_fields",
+        "api.schema.empty_query_values_are_absent",
+        "api.schema.blank_once",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "CrisisStatusEnum": "crises.models.Status",
         "RevealStatusEnum": "crises.models.RevealStatus",

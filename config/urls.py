@@ -1,7 +1,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from api.exceptions import json_not_found, json_server_error
+from api.exceptions import json_bad_request, json_not_found, json_server_error
 from consular import health
 from notifications.views import checkin_page
 
@@ -22,5 +22,6 @@ urlpatterns = [
     re_path(r"^api/", json_not_found, name="api-not-found"),
 ]
 
+handler400 = json_bad_request
 handler404 = json_not_found
 handler500 = json_server_error

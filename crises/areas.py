@@ -51,7 +51,26 @@ class _Intake:
             raise AreaError(f"The area has more than {self.max_vertices} vertices.", status=413)
 
 
+# The members each kind of area reads. One of another kind is a mistake worth a 400 (a
+# Polygon with a radius_km is not buffered by it); members no kind reads (bbox, crs,
+# properties: GeoJSON's foreign members) are left alone.
+_MEMBERS = {
+    "Polygon": {"coordinates"},
+    "MultiPolygon": {"coordinates"},
+    "Feature": {"geometry"},
+    "FeatureCollection": {"features"},
+    "GeometryCollection": {"geometries"},
+    "Circle": {"center", "radius_km"},
+}
+_READ_BY_SOME_KIND = frozenset().union(*_MEMBERS.values())
+
+
 def parse_area(data: Any, *, max_vertices: int) -> Area:
+    kind = data.get("type") if isinstance(data, dict) else None
+    if isinstance(kind, str) and kind in _MEMBERS:
+        stray = sorted(_READ_BY_SOME_KIND & set(data) - _MEMBERS[kind])
+        if stray:
+            raise AreaError(f"area.{stray[0]} does not belong in a {kind}.")
     intake = _Intake(max_vertices=max_vertices)
     pieces = _pieces(data, intake, path="area")
     if not pieces:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import shapely
-from shapely.geometry import MultiPolygon, shape
+from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 
 DATA = Path(__file__).resolve().parent / "data" / "ne_50m_admin_0_countries.geojson"
@@ -23,10 +23,8 @@ PART_VERTICES = 256
 
 def _polygonal(geometry: BaseGeometry) -> MultiPolygon:
     geometry = shapely.make_valid(geometry)
-    polygons = [g for g in getattr(geometry, "geoms", [geometry]) if g.geom_type in ("Polygon", "MultiPolygon")]
-    parts = []
-    for polygon in polygons:
-        parts.extend(getattr(polygon, "geoms", [polygon]))
+    pieces = [g for g in getattr(geometry, "geoms", [geometry]) if g.geom_type in ("Polygon", "MultiPolygon")]
+    parts = [part for piece in pieces for part in getattr(piece, "geoms", [piece]) if isinstance(part, Polygon)]
     return MultiPolygon(parts)
 
 

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.models import AccessToken
 from accounts.throttling import client_address
+from api import examples
 from api.accounts.serializers import AccountOutput, CredentialsInput, PostOutput, SignUpInput, StaffOutput, TokenOutput
 from api.permissions import IsStaff, Public, account_of
 from api.schema import errors
@@ -25,6 +26,7 @@ class RegisterView(APIView):
 
     @extend_schema(
         request=SignUpInput,
+        examples=examples.SIGN_UP,
         responses={
             201: AccountOutput,
             **errors(
@@ -48,6 +50,7 @@ class TokenView(APIView):
 
     @extend_schema(
         request=CredentialsInput,
+        examples=examples.LOG_IN,
         responses={
             200: TokenOutput,
             **errors(

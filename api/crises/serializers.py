@@ -67,12 +67,17 @@ class MultiPolygonGeometry(serializers.Serializer):
     )  # fmt: skip
 
 
+CRISIS_TIME = "ISO 8601, e.g. 2026-11-10T06:00:00Z; a time without a zone is read as UTC. Between 1970 and 2100."
+
+
 class CrisisInput(StrictInputSerializer):
     title = StrictCharField(max_length=200, single_line=True)
     description = StrictCharField(max_length=5000, required=False, allow_blank=True, default="")
     severity = serializers.ChoiceField(choices=Severity.choices)
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    starts_at = serializers.DateTimeField(help_text=CRISIS_TIME)
+    ends_at = serializers.DateTimeField(
+        required=False, allow_null=True, default=None, help_text=f"{CRISIS_TIME} null: open-ended."
+    )
     public = StrictBooleanField(required=False, default=False)
     area = AreaField()
 
@@ -81,8 +86,8 @@ class CrisisPatchInput(StrictInputSerializer):
     title = StrictCharField(max_length=200, required=False, single_line=True)
     description = StrictCharField(max_length=5000, required=False, allow_blank=True)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
-    starts_at = serializers.DateTimeField(required=False)
-    ends_at = serializers.DateTimeField(required=False, allow_null=True)
+    starts_at = serializers.DateTimeField(required=False, help_text=CRISIS_TIME)
+    ends_at = serializers.DateTimeField(required=False, allow_null=True, help_text=f"{CRISIS_TIME} null: open-ended.")
     public = StrictBooleanField(required=False)
     area = AreaField(required=False)
 
@@ -127,7 +132,7 @@ class ReasonField(StrictCharField):
 @extend_schema_field(
     {
         "type": "string",
-        "enum": ["", *sorted(country_codes())],
+        "enum": ["", *sorted(country_codes()), *sorted(code.lower() for code in country_codes())],
         "default": "",
         "description": "Only the people in this country (ISO 3166-1 alpha-2, any case); empty: all.",
     }

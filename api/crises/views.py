@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role
+from api import examples
 from api.crises.serializers import (
     AffectedOutput,
     AreaFeatureOutput,
@@ -85,6 +86,7 @@ class CrisisListView(APIView):
 
     @extend_schema(
         request=CrisisInput,
+        examples=examples.CRISIS,
         responses={
             201: CrisisOutput,
             **errors(
@@ -112,6 +114,7 @@ class CrisisDetailView(APIView):
 
     @extend_schema(
         request=CrisisPatchInput,
+        examples=examples.CRISIS_PATCH,
         responses={
             200: CrisisOutput,
             **errors(
@@ -189,6 +192,7 @@ class RevealView(APIView):
 
     @extend_schema(
         request=RevealInput,
+        examples=examples.REVEAL,
         responses={
             200: RevealOutput,
             202: RevealPendingOutput,

@@ -1,15 +1,37 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.serializers import StrictBooleanField, StrictCharField, StrictInputSerializer
+from notifications.messages import MAX_LANGUAGES, MAX_TEMPLATE_LENGTH
 from notifications.models import CampaignStatus, Channel, CheckInStatus
+
+# A message: line breaks and tabs allowed, other control characters not, something visible.
+_MESSAGE_CHARACTER = "[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]"
+_MESSAGE_VISIBLE = "[^\\s\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]"
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "minProperties": 1,
+        "maxProperties": MAX_LANGUAGES,
+        "additionalProperties": {
+            "type": "string",
+            "maxLength": MAX_TEMPLATE_LENGTH,
+            "pattern": f"^{_MESSAGE_CHARACTER}*{_MESSAGE_VISIBLE}{_MESSAGE_CHARACTER}*$",
+        },
+        "description": 'One template per BCP 47 language tag, e.g. {"en": "...", "fr": "..."}; placeholders '
+        "{given_name}, {checkin_url} (added at the end when asking for a check-in and missing).",
+    }
+)
+class MessagesField(serializers.DictField):
+    """Checked by notifications.messages.validate_messages: the schema says what it refuses."""
 
 
 class CampaignInput(StrictInputSerializer):
-    messages = serializers.DictField(
-        child=serializers.JSONField(), help_text='{"en": "...", "fr": "..."}; placeholders {given_name}, {checkin_url}'
-    )
+    messages = MessagesField(child=serializers.JSONField())
     default_language = StrictCharField(max_length=35)
-    channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), max_length=2)
+    channels = serializers.ListField(child=serializers.ChoiceField(choices=Channel.choices), min_length=1, max_length=2)
     ask_checkin = StrictBooleanField(required=False, default=False)
     include_country_only = StrictBooleanField(required=False, default=False)
     dry_run = StrictBooleanField(required=False, default=False)

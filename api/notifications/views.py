@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import examples
 from api.lookups import crisis_or_404
 from api.notifications.serializers import (
     CampaignAccepted,
@@ -26,7 +27,7 @@ from crises.suppression import threshold_for
 from notifications import selectors
 from notifications.services import campaigns, checkins
 
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{8,100}")
 
 
 def _accepted(campaign) -> Response:
@@ -39,12 +40,13 @@ class CampaignCreateView(APIView):
 
     @extend_schema(
         request=CampaignInput,
+        examples=examples.CAMPAIGN,
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
                 str,
                 OpenApiParameter.HEADER,
-                pattern=_IDEMPOTENCY_KEY.pattern,
+                pattern=f"^{_IDEMPOTENCY_KEY.pattern}$",
                 description="A retried POST with the same key answers with the first campaign and creates nothing.",
             )
         ],
@@ -62,8 +64,8 @@ class CampaignCreateView(APIView):
     )
     def post(self, request: Request, crisis_id: uuid.UUID) -> Response:
         crisis = crisis_or_404(user=account_of(request), crisis_id=crisis_id)
-        key = request.headers.get("Idempotency-Key", "")
-        if key and not _IDEMPOTENCY_KEY.match(key):
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
             raise DomainError("invalid", "Invalid Idempotency-Key header: 8 to 100 of A-Z a-z 0-9 . _ : -.")
         data = CampaignInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -73,7 +75,7 @@ class CampaignCreateView(APIView):
             result = campaigns.campaign_dry_run(crisis=crisis, user=account_of(request), request=wanted)
             return Response(DryRunOutput(result).data)
         campaign = campaigns.campaign_launch(
-            crisis=crisis, user=account_of(request), request=wanted, idempotency_key=key
+            crisis=crisis, user=account_of(request), request=wanted, idempotency_key=key or ""
         )
         return _accepted(campaign)
 
@@ -131,7 +133,11 @@ class CheckInView(APIView):
     def get(self, request: Request, token: str) -> Response:
         return Response(self._answer(token))
 
-    @extend_schema(request=CheckInInput, responses={200: CheckInAnswerOutput, **errors({404: FORGED, 410: GONE})})
+    @extend_schema(
+        request=CheckInInput,
+        examples=examples.CHECK_IN,
+        responses={200: CheckInAnswerOutput, **errors({404: FORGED, 410: GONE})},
+    )
     def post(self, request: Request, token: str) -> Response:
         checkins.checkin_context(token)  # a forged or expired token is refused before the body is read
         data = CheckInInput(data=request.data)

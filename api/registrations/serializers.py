@@ -8,6 +8,7 @@ describe the JSON.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from api.serializers import SINGLE_LINE, VISIBLE, trimmed_pattern
 from consular.validation import EMAIL_MAX_LENGTH, MAX_LANGUAGE_TAG_LENGTH, PASSPORT_MAX_LENGTH, PHONE_MAX_LENGTH
 from notifications.models import Channel, CheckInStatus, DeliveryStatus
 from registrations.models import Precision
@@ -30,9 +31,10 @@ def _text(
     taken), and the rules it cannot say are in the descriptions: a blank optional value
     counts as absent, a required one must hold a non-space character.
     """
-    field_schema: dict[str, object] = {"type": "string", "maxLength": max_length, **(rule or {})}
-    if required:
-        field_schema.setdefault("pattern", "\\S")
+    rule = dict(rule or {})
+    # The register's rules refuse control characters in every text (consular.validation.clean_text).
+    pattern = trimmed_pattern(rule.pop("core", SINGLE_LINE), blank=not required)
+    field_schema: dict[str, object] = {"type": "string", "maxLength": max_length, "pattern": pattern, **rule}
     if nullable:
         field_schema["nullable"] = True
     field_class = extend_schema_field(field_schema)(type("RuleText", (serializers.CharField,), {}))
@@ -42,8 +44,11 @@ def _text(
     return field
 
 
-COUNTRY = {"pattern": "^\\s*[A-Za-z]{2}\\s*$", "description": "ISO 3166-1 alpha-2, any case (an assigned code)."}
-PHONE = {"pattern": "^\\s*\\+", "description": "E.164, starting with +, e.g. +6793312345; a valid number."}
+COUNTRY = {"core": "[A-Za-z]{2}", "description": "ISO 3166-1 alpha-2, any case (an assigned code)."}
+PHONE = {
+    "core": f"\\+(?:[^\\u0000-\\u001f\\u007f]*{VISIBLE})?",
+    "description": "E.164, starting with +, e.g. +6793312345; a valid number.",
+}
 LANGUAGE = {"description": "A BCP 47 language tag, e.g. en, fr-CA; stored standardised (en-gb → en-GB)."}
 
 
@@ -194,9 +199,7 @@ class TripInput(serializers.Serializer):
     title = _text(TITLE_MAX_LENGTH, required=False, nullable=True)
     start_date = serializers.DateField()
     end_date = serializers.DateField()
-    stays: serializers.ListSerializer = serializers.ListSerializer(
-        child=StayInput(), required=False, max_length=MAX_STAYS_PER_TRIP
-    )
+    stays = serializers.ListField(child=StayInput(), required=False, max_length=MAX_STAYS_PER_TRIP)
 
 
 class TripPatchInput(TripInput):

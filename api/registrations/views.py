@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import examples
 from api.pagination import CappedPageNumberPagination, paginated_response
 from api.permissions import IsCitizen, account_of
 from api.registrations.serializers import (
@@ -59,12 +60,15 @@ class ProfileView(PersonalDataView):
             raise NotFound("No profile yet: PUT one first.")
         return Response(profile)
 
-    @extend_schema(request=ProfileInput, responses={200: ProfileSchema, **errors({404: ERASED})})
+    @extend_schema(
+        request=ProfileInput, examples=examples.PROFILE, responses={200: ProfileSchema, **errors({404: ERASED})}
+    )
     def put(self, request: Request) -> Response:
         return self._write(request, partial=False)
 
     @extend_schema(
         request=ProfilePatchInput,
+        examples=examples.PROFILE_PATCH,
         responses={200: ProfileSchema, **errors({404: ERASED})},
         description="JSON Merge Patch (RFC 7396) one level deep: consent and emergency_contact objects merge "
         "into the current ones (a null member removes it); the merged profile is validated as a whole.",
@@ -87,6 +91,7 @@ class TripListView(PersonalDataView):
 
     @extend_schema(
         request=TripInput,
+        examples=examples.TRIP,
         responses={
             201: TripWrittenSchema,
             **errors(
@@ -113,12 +118,18 @@ class TripDetailView(PersonalDataView):
     def get(self, request: Request, trip_id: uuid.UUID) -> Response:
         return Response(_trip_body(self._trip(request, trip_id)))
 
-    @extend_schema(request=TripInput, responses={200: TripWrittenSchema, **errors({404: ERASED})})
+    @extend_schema(
+        request=TripInput, examples=examples.TRIP, responses={200: TripWrittenSchema, **errors({404: ERASED})}
+    )
     def put(self, request: Request, trip_id: uuid.UUID) -> Response:
         trip, warnings = trips.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=False)
         return Response(_trip_body(trip, warnings))
 
-    @extend_schema(request=TripPatchInput, responses={200: TripWrittenSchema, **errors({404: ERASED})})
+    @extend_schema(
+        request=TripPatchInput,
+        examples=examples.TRIP_PATCH,
+        responses={200: TripWrittenSchema, **errors({404: ERASED})},
+    )
     def patch(self, request: Request, trip_id: uuid.UUID) -> Response:
         trip, warnings = trips.trip_update(trip=self._trip(request, trip_id), data=request.data, partial=True)
         return Response(_trip_body(trip, warnings))

@@ -317,3 +317,22 @@ def test_a_text_longer_than_its_limit_only_once_padded_is_refused_as_the_schema_
     # The schema's maxLength counts the value as sent: white space around it included.
     response = api.post("/api/v1/auth/token", {"email": " " * 250 + "a@example.test", "password": "x"}, format="json")
     assert_error(response, 400, "invalid")
+
+
+def test_a_host_the_service_does_not_answer_to_gets_a_json_400(api):
+    response = api.get("/api/v1/posts", HTTP_HOST="attacker.example")
+    assert_error(response, 400, "bad_request")
+
+
+def test_a_refused_login_says_how_to_authenticate(api):
+    response = api.post("/api/v1/auth/token", {"email": "no@example.test", "password": "wrong"}, format="json")
+    assert_error(response, 401, "invalid_credentials")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_an_empty_query_parameter_counts_as_absent(client_for, ada):
+    assert client_for(ada).get("/api/v1/crises?status=&page=").status_code == 200
+
+
+def test_the_last_page_is_reached_by_name(client_for, ada):
+    assert client_for(ada).get("/api/v1/posts?page=last").status_code == 200

@@ -23,7 +23,7 @@ def _limited_fields(schema: serializers.Serializer, prefix: str = "") -> list[tu
     found = []
     for name, field in schema.fields.items():
         path = f"{prefix}{name}"
-        if isinstance(field, serializers.ListSerializer):
+        if isinstance(field, serializers.ListSerializer | serializers.ListField):
             assert isinstance(field.child, serializers.Serializer), f"{path}: a list of objects"
             found += _limited_fields(field.child, f"{path}.0.")
         elif isinstance(field, serializers.Serializer):

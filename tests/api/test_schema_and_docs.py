@@ -84,7 +84,8 @@ def test_every_operation_documents_its_errors_in_the_one_error_shape(api):
     for path, operations in _schema(api)["paths"].items():
         for method, operation in operations.items():
             errors = {code: response for code, response in operation["responses"].items() if code >= "400"}
-            assert {"414", "431"} <= set(errors), (method, path)
+            # The server's own refusals can meet any request.
+            assert {"400", "406", "413", "414", "417", "431", "501"} <= set(errors), (method, path)
             for response in errors.values():
                 assert response["content"]["application/json"]["schema"] == {
                     "$ref": "#/components/schemas/ErrorResponse"
@@ -107,7 +108,29 @@ def test_public_operations_say_so_and_the_others_need_a_bearer_token(api):
 def test_throttled_operations_document_retry_after(api):
     for path in ("/api/v1/auth/register", "/api/v1/auth/token"):
         response = _schema(api)["paths"][path]["post"]["responses"]["429"]
-        assert "Retry-After" in response["headers"]
+        assert response["headers"]["Retry-After"]["required"] is True
+
+
+def test_every_401_documents_its_challenge(api):
+    for operations in _schema(api)["paths"].values():
+        for operation in operations.values():
+            if "401" in operation["responses"]:
+                assert operation["responses"]["401"]["headers"]["WWW-Authenticate"]["required"] is True
+
+
+def test_every_write_shows_an_example_body(api):
+    for path, operations in _schema(api)["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            if method in ("post", "put", "patch") and body and "properties" in _resolve(_schema(api), body["schema"]):
+                assert body.get("examples"), (method, path)
+
+
+def test_a_blank_optional_text_is_described_once_not_as_two_overlapping_choices(api):
+    schemas = _schema(api)["components"]["schemas"]
+    relation = schemas["EmergencyContactInputRequest"]["properties"]["relation"]
+    assert "oneOf" not in relation
+    assert re.fullmatch(relation["pattern"], "")
 
 
 def test_every_request_body_refuses_unknown_fields(api):

@@ -31,16 +31,18 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(transactional_db):
+def server(transactional_db, tmp_path):
+    """The port of the shipped server; its output goes to tmp_path / "server.log"."""
     parts = urlsplit(settings.DATABASE_URL)
     test_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": test_url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    process = subprocess.Popen(
-        [ROOT / ".venv/bin/gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn_conf",
-         "--bind", f"127.0.0.1:{port}", "--workers", "2", "--no-control-socket"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+    with open(tmp_path / "server.log", "w") as log:
+        process = subprocess.Popen(
+            [ROOT / ".venv/bin/gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn_conf",
+             "--bind", f"127.0.0.1:{port}", "--workers", "2", "--no-control-socket"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
     deadline = time.monotonic() + 60
     while True:
         assert process.poll() is None, "gunicorn exited"
@@ -115,13 +117,17 @@ def test_a_chunked_write_through_the_server_gets_411_and_changes_nothing(server)
     assert profile["given_name"] == "Ana"
 
 
-def _raw(port: int, request: bytes) -> tuple[int, str, dict]:
+def _raw_answer(port: int, request: bytes) -> bytes:
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)
         data = b""
         while chunk := sock.recv(65536):
             data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    return data
+
+
+def _raw(port: int, request: bytes) -> tuple[int, str, dict]:
+    head, _, body = _raw_answer(port, request).partition(b"\r\n\r\n")
     status = int(head.split(b" ", 2)[1])
     content_type = next(
         (
@@ -145,11 +151,42 @@ def _raw(port: int, request: bytes) -> tuple[int, str, dict]:
             "header_fields_too_large",
         ),
         (b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Nul: a\x00b\r\n\r\n", 400, "bad_request"),
+        (b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nExpect: coffee\r\n\r\n", 417, "expectation_failed"),
+        (
+            b"POST /api/v1/auth/token HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: aaaa\r\n\r\n",
+            501,
+            "not_implemented",
+        ),
     ],
-    ids=["request line too long", "header too large", "NUL in a header"],
+    ids=[
+        "request line too long",
+        "header too large",
+        "NUL in a header",
+        "an unknown expectation",
+        "an unknown transfer coding",
+    ],
 )
 def test_requests_gunicorn_refuses_get_the_error_shape_too(server, request_bytes, status, code):
     answered, content_type, body = _raw(server, request_bytes)
     assert (answered, content_type) == (status, "application/json")
     assert body["error"]["code"] == code
     assert "aaaa" not in body["error"]["message"]
+
+
+@pytest.mark.slow
+def test_gunicorns_refusals_name_their_status_and_forbid_sniffing(server):
+    head = _raw_answer(server, b"POST /api/v1/auth/token HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: x\r\n\r\n")
+    status_line, *headers = head.partition(b"\r\n\r\n")[0].split(b"\r\n")
+    assert status_line == b"HTTP/1.1 501 Not Implemented"
+    assert b"X-Content-Type-Options: nosniff" in headers
+
+
+@pytest.mark.slow
+def test_a_refused_request_leaves_neither_its_line_nor_its_address_in_the_servers_log(server, tmp_path):
+    _raw(server, b"GET /checkin/secret-capability-token HTTP/9.9\r\nHost: localhost\r\n\r\n")
+    _raw(server, b"GET /checkin/" + b"s" * 5000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    log = (tmp_path / "server.log").read_text()
+    assert "refused by gunicorn" in log
+    assert "secret-capability-token" not in log and "ssss" not in log
+    # The one line naming the loopback address is the server's own "Listening at".
+    assert [line for line in log.splitlines() if "127.0.0.1" in line and "Listening at" not in line] == []

@@ -39,7 +39,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(transactional_db):
+def server(transactional_db, tmp_path):
+    ledger = tmp_path / "erasures.ledger"
     parts = urlsplit(settings.DATABASE_URL)
     test_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
     port = _free_port()
@@ -51,6 +52,9 @@ def server(transactional_db):
         # the shipped limits it would meet nothing but 429s after the first minute.
         "SIGNUPS_PER_ADDRESS": "1000000",
         "LOGIN_FAILURES_PER_ADDRESS": "1000000",
+        "LOGIN_FAILURES_PER_ACCOUNT": "1000000",
+        # The fuzzer erases the citizen: the ledger of erasures is the run's own, not the checkout's.
+        "ERASURE_LEDGER_FILE": str(ledger),
     }
     # The server's log, for a look at what a failing run did: CONTRACT_SERVER_LOG=/tmp/server.log
     with open(os.environ.get("CONTRACT_SERVER_LOG", os.devnull), "w") as log:
@@ -108,6 +112,17 @@ IDENTITIES = {
 }
 
 
+# Operations that end what the others act on: the citizen's registration and trip, the
+# crisis, the campaign. They run last, in a second pass, so that the first reaches the
+# logic behind every other operation instead of a 404 or a 409 for most of its examples.
+ENDINGS = [
+    "DELETE /api/v1/me",
+    "DELETE /api/v1/me/trips/{trip_id}",
+    "POST /api/v1/crises/{crisis_id}/close",
+    "POST /api/v1/campaigns/{campaign_id}/close",
+]
+
+
 def _run(base_url: str, email: str, objects: dict[str, str], *, sign_up_again: bool) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
@@ -120,12 +135,24 @@ def _run(base_url: str, email: str, objects: dict[str, str], *, sign_up_again: b
     }
     if sign_up_again:
         env["CONTRACT_SIGN_UP_AGAIN"] = "1"
+    # One worker: with two threads, Python 3.11's ast module (used by Hypothesis while it
+    # describes a case) sometimes raised "AST constructor recursion depth mismatch".
     command = [
         str(ROOT / ".venv/bin/st"), "--config-file", str(HERE / "schemathesis.toml"), "run",
         f"{base_url}/api/schema/", "--checks", CHECKS, "--seed", str(SEED), "--max-examples", str(MAX_EXAMPLES),
-        "--phases", "examples,coverage,fuzzing,stateful", "--workers", "2", "--no-color",
+        "--phases", "examples,coverage,fuzzing,stateful", "--workers", "1", "--no-color",
     ]  # fmt: skip
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    first = [*command, *(option for name in ENDINGS for option in ("--exclude-name", name))]
+    last = [*command, *(option for name in ENDINGS for option in ("--include-name", name))]
+    for run in (first, last):
+        result = subprocess.run(run, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        # The whole report, for a look at a long one: CONTRACT_REPORT=/tmp/contract-report.txt
+        if os.environ.get("CONTRACT_REPORT"):
+            with open(os.environ["CONTRACT_REPORT"], "a") as report:
+                report.write(result.stdout + result.stderr)
+        if result.returncode != 0:
+            break
+    return result
 
 
 @pytest.mark.slow

@@ -70,12 +70,25 @@ def test_a_feature_collection_is_the_union_of_its_polygons():
         {"type": "Circle", "center": [0, 89.5], "radius_km": 100},  # contains a pole
         {"type": "FeatureCollection", "features": []},
         "POLYGON((0 0, 1 0, 1 1, 0 0))",
+        {"type": {}, "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]},  # a type that is not a name
     ],
 )
 def test_bad_or_empty_areas_are_refused(area):
     with pytest.raises(AreaError) as error:
         parse(area)
     assert error.value.status == 400
+
+
+def test_a_member_of_another_kind_of_area_is_refused_naming_it():
+    polygon = square(177.0, -19.0, 179.0, -17.0)
+    with pytest.raises(AreaError) as error:
+        parse({**polygon, "radius_km": 50})
+    assert "radius_km" in str(error.value) and "Polygon" in str(error.value)
+
+
+def test_geojson_foreign_members_are_left_alone():
+    polygon = square(177.0, -19.0, 179.0, -17.0)
+    assert parse({**polygon, "bbox": [177.0, -19.0, 179.0, -17.0], "properties": {"source": "GDACS"}}).vertex_count
 
 
 def test_too_many_vertices_is_413():

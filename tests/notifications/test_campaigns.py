@@ -82,6 +82,13 @@ def test_a_replayed_idempotency_key_returns_the_same_campaign(officer, active_cr
     assert Delivery.objects.count() == 4
 
 
+@pytest.mark.parametrize("key", ["", "short", "has spaces in it", "ключ-12345678"])
+def test_a_malformed_idempotency_key_gets_400_even_on_a_dry_run(officer, active_crisis, sms, key):
+    response = launch(officer, active_crisis, {**CAMPAIGN, "dry_run": True}, HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["error"]["message"]
+
+
 def test_a_campaign_with_no_recipients_is_accepted_with_zero_and_done(officer, active_crisis, sms):
     body = launch(officer, active_crisis).json()
     assert body == {"id": body["id"], "status": "done", "recipients": 0}

@@ -3,16 +3,9 @@
 import gc
 import http.client
 import json
-import os
-import signal
 import socket
-import subprocess
-import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from accounts.services import token_issue
@@ -20,41 +13,14 @@ from consular.prefork import prepare_to_fork
 from registrations.models import Traveller
 from registrations.selectors import profile_of
 from tests.factories import UserFactory, profile_payload
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.shipped import shipped_server
 
 
 @pytest.fixture
 def server(transactional_db, tmp_path):
     """The port of the shipped server; its output goes to tmp_path / "server.log"."""
-    parts = urlsplit(settings.DATABASE_URL)
-    test_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": test_url, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    with open(tmp_path / "server.log", "w") as log:
-        process = subprocess.Popen(
-            [ROOT / ".venv/bin/gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn_conf",
-             "--bind", f"127.0.0.1:{port}", "--workers", "2", "--no-control-socket"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, "gunicorn exited"
-        assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
-        try:
-            _request(port, "GET", "/healthz")
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield port
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    with shipped_server(workers=2, log=tmp_path / "server.log") as port:
+        yield port
 
 
 def _request(port: int, method: str, path: str, body: dict | None = None, token: str | None = None) -> int:

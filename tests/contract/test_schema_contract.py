@@ -9,21 +9,15 @@ authentication not ignored. The run is seeded and bounded, so a failure reproduc
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from accounts.models import Role
 from tests.factories import PostFactory, StaffFactory, UserFactory, declared_crisis, profile_payload, trip_payload
+from tests.shipped import ROOT, shipped_server
 
-ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 PASSWORD = "contract gate password 7"
 SEED = 20261204
@@ -32,50 +26,21 @@ MAX_EXAMPLES = 25
 CHECKS = "all"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server(transactional_db, tmp_path):
-    ledger = tmp_path / "erasures.ledger"
-    parts = urlsplit(settings.DATABASE_URL)
-    test_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
-    port = _free_port()
     env = {
-        **os.environ,
-        "DATABASE_URL": test_url,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
         # The fuzzer signs up and fails logins from one address thousands of times: with
         # the shipped limits it would meet nothing but 429s after the first minute.
         "SIGNUPS_PER_ADDRESS": "1000000",
         "LOGIN_FAILURES_PER_ADDRESS": "1000000",
         "LOGIN_FAILURES_PER_ACCOUNT": "1000000",
         # The fuzzer erases the citizen: the ledger of erasures is the run's own, not the checkout's.
-        "ERASURE_LEDGER_FILE": str(ledger),
+        "ERASURE_LEDGER_FILE": str(tmp_path / "erasures.ledger"),
     }
     # The server's log, for a look at what a failing run did: CONTRACT_SERVER_LOG=/tmp/server.log
-    with open(os.environ.get("CONTRACT_SERVER_LOG", os.devnull), "w") as log:
-        process = subprocess.Popen(
-            [ROOT / ".venv/bin/gunicorn", "config.wsgi:application", "--config", "python:config.gunicorn_conf",
-             "--bind", f"127.0.0.1:{port}", "--workers", "3"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        assert process.poll() is None, "gunicorn exited"
-        assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield base_url
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    log = Path(os.environ.get("CONTRACT_SERVER_LOG", tmp_path / "server.log"))
+    with shipped_server(workers=3, log=log, env=env) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture

@@ -37,6 +37,28 @@ PROFILE_PATCH = _example(
     "A new phone number, and no more emergency contact", {"phone": "+679 331 2345", "emergency_contact": None}
 )
 
+COMPANION = _example(
+    "A daughter travelling with the registrant",
+    {
+        "given_name": "Mele",
+        "family_name": "Tuilagi",
+        "date_of_birth": "2014-06-02",
+        "nationality": "NZ",
+        "relation": "daughter",
+        "passport_number": "LA765432",
+        "contact_directly": False,
+        "disclosure": {"tell": "relatives", "relatives": [{"name": "Sione Tuilagi", "phone": "+64 9 377 1234"}]},
+    },
+)
+COMPANION_PATCH = _example(
+    "Her own phone, and permission to text her", {"phone": "+64 21 765 4321", "contact_directly": True}
+)
+RESIDENCE = _example(
+    "Living in Suva since 2019, open-ended",
+    {"country": "FJ", "city": "Suva", "address": "4 Cakobau Road", "since": "2019-08-01", "until": None},
+)
+RESIDENCE_PATCH = _example("Moving out at the end of the year", {"until": "2027-12-31"})
+
 TRIP = _example(
     "A trip with its stays",
     {

@@ -288,6 +288,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # --- Register --------------------------------------------------------------------
 RETENTION_DAYS = env_int("RETENTION_DAYS", 90)
+# A residence not confirmed for this long is counted apart as unconfirmed; its holder is reminded a month before.
+RESIDENCE_CONFIRM_MONTHS = env_int("RESIDENCE_CONFIRM_MONTHS", 12)
 # Erasures are also appended here, outside the database, so `reapply_erasures`
 # can replay them on a database restored from an older backup.
 ERASURE_LEDGER_FILE = env("ERASURE_LEDGER_FILE", "" if PRODUCTION else str(LOCAL_DIR / "erasure-ledger.jsonl"))

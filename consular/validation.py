@@ -10,6 +10,7 @@ trip, a campaign's messages) are built from these.
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from dataclasses import dataclass, field
@@ -283,3 +284,10 @@ def clean_coordinate(value: Any, path: str, errors: Errors, *, limit: float) -> 
         errors.add(path, f"Expected a number between {-limit:g} and {limit:g}.")
         return None
     return number
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later, or the month's last day when it has fewer (31 January + 1: 28 or 29 February)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -25,7 +25,7 @@ from consular.validation import UNKNOWN_FIELD, Invalid
 from registrations.models import REF_ALPHABET, Stay, Traveller, Trip
 from registrations.services.profiles import profile_blind_indexes, profile_plaintexts
 from registrations.services.trips import MAX_TRIPS_PER_TRAVELLER
-from registrations.validation import validate_profile, validate_trip
+from registrations.validation import first_of_month, validate_profile, validate_trip
 
 MAX_LINE_BYTES = 256 * 1024
 LINE_FIELDS = frozenset({"profile", "trips"})
@@ -33,7 +33,7 @@ LINE_FIELDS = frozenset({"profile", "trips"})
 TRAVELLER_COLUMNS = (
     "id", "ref", "user_id", "data_key_id",
     *(f"{name}_enc" for name in Traveller.ENCRYPTED_FIELDS),
-    "passport_bidx", "email_bidx", "language", "consent_contact", "consent_share_with_partners",
+    "passport_bidx", "email_bidx", "birth_month", "language", "consent_contact", "consent_share_with_partners",
     "created_at", "updated_at",
 )  # fmt: skip
 TRIP_COLUMNS = ("id", "traveller_id", "title_enc", "start_date", "end_date", "created_at")
@@ -159,7 +159,8 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
     sealed = [seal(_TRAVELLER_TABLE, name, value, traveller_id) for name, value in profile_plaintexts(profile).items()]
     traveller = binary_row(
         traveller_uuid.bytes, _reference().encode(), None, key_uuid.bytes, *sealed, text_or_null(passport_bidx),
-        text_or_null(email_bidx), profile["language"].encode(), BOOL[profile["consent"]["contact"]],
+        text_or_null(email_bidx), binary_date(first_of_month(profile["date_of_birth"])), profile["language"].encode(),
+        BOOL[profile["consent"]["contact"]],
         BOOL[profile["consent"]["share_with_partners"]], now, now,
     )  # fmt: skip
     trip_rows, stay_rows = [], []

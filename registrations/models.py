@@ -35,6 +35,14 @@ class Precision(models.TextChoices):
     COUNTRY = "country", "Country only"
 
 
+class Tell(models.TextChoices):
+    """Whom the ministry may tell about a person's situation in a crisis (their disclosure choice)."""
+
+    EMERGENCY_CONTACT = "emergency_contact", "Their emergency contact"
+    RELATIVES = "relatives", "The relatives they name"
+    NOBODY = "nobody", "Nobody"
+
+
 class Traveller(models.Model):
     ENCRYPTED_FIELDS = (
         "given_name",
@@ -45,6 +53,7 @@ class Traveller(models.Model):
         "phone",
         "email",
         "emergency_contact",
+        "disclosure",
     )
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -65,6 +74,10 @@ class Traveller(models.Model):
     phone_enc = models.BinaryField(null=True)
     email_enc = models.BinaryField(null=True)
     emergency_contact_enc = models.BinaryField(null=True)
+    disclosure_enc = models.BinaryField(null=True)  # NULL: the default, the emergency contact
+    # The first day of the month of birth, in clear (the date itself is encrypted): the
+    # join counts minors with it, to the month (docs/api.md#counting-people).
+    birth_month = models.DateField(null=True)
     # NULL, not "", when absent: an empty string would make every blank value a "duplicate".
     passport_bidx = models.CharField(max_length=64, null=True)  # noqa: DJ001
     email_bidx = models.CharField(max_length=64, null=True)  # noqa: DJ001
@@ -87,6 +100,48 @@ class Traveller(models.Model):
         ]
 
 
+class Companion(models.Model):
+    """Someone who travels or lives with the registrant: a child, a partner, a pupil of a school group.
+
+    Encrypted under the registrant's data key, so shredded with the registration. In
+    clear only what the join and the fan-out need: the month of birth (minors), the
+    language of a message, and whether the registrant lets the ministry contact them.
+    """
+
+    ENCRYPTED_FIELDS = (
+        "given_name",
+        "family_name",
+        "date_of_birth",
+        "nationality",
+        "relation",
+        "passport_number",
+        "phone",
+        "email",
+        "disclosure",
+    )
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    traveller = models.ForeignKey(Traveller, on_delete=models.CASCADE, related_name="companions", db_index=False)
+    given_name_enc = models.BinaryField(null=True)
+    family_name_enc = models.BinaryField(null=True)
+    date_of_birth_enc = models.BinaryField(null=True)
+    nationality_enc = models.BinaryField(null=True)
+    relation_enc = models.BinaryField(null=True)
+    passport_number_enc = models.BinaryField(null=True)
+    phone_enc = models.BinaryField(null=True)
+    email_enc = models.BinaryField(null=True)
+    disclosure_enc = models.BinaryField(null=True)
+    birth_month = models.DateField()
+    language = models.CharField(max_length=35, null=True)  # noqa: DJ001 - NULL: the registrant's
+    contact_directly = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["traveller", "created_at"], name="companion_traveller")]
+
+
 class Trip(models.Model):
     ENCRYPTED_FIELDS = ("title",)
     # Django's own cache of prefetched relations, declared for the type checker: a trip
@@ -100,6 +155,8 @@ class Trip(models.Model):
     start_date = models.DateField()
     end_date = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Who travels with the registrant on this trip (the registrant always does).
+    companions = models.ManyToManyField(Companion, related_name="trips", blank=True)
 
     class Meta:
         ordering = ["start_date", "id"]
@@ -148,5 +205,56 @@ class Stay(models.Model):
                     | models.Q(precision="country", point__isnull=True)
                 ),
                 name="stay_point_matches_precision",
+            ),
+        ]
+
+
+class Residence(models.Model):
+    """Where a registrant lives abroad: a stay without a trip, open-ended unless it has an ``until``.
+
+    It goes stale: one not confirmed for RESIDENCE_CONFIRM_MONTHS is counted apart as
+    unconfirmed (never dropped), and its holder is reminded a month before.
+    """
+
+    ENCRYPTED_FIELDS = ("city", "address")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    traveller = models.ForeignKey(Traveller, on_delete=models.CASCADE, related_name="residences", db_index=False)
+    country = models.CharField(max_length=2)
+    city_enc = models.BinaryField(null=True)
+    address_enc = models.BinaryField(null=True)
+    point = GeometryField(geom_type="POINT", null=True)
+    precision = models.CharField(max_length=8, choices=Precision.choices)
+    since = models.DateField()
+    until = models.DateField(null=True)  # NULL: open-ended
+    confirmed_at = models.DateTimeField()
+    reminded_at = models.DateTimeField(null=True)  # the last reminder to confirm it
+    companions = models.ManyToManyField(Companion, related_name="residences", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["since", "id"]
+        indexes = [
+            # As the stays' index: the point and the period, here open at its end when until is NULL.
+            GistIndex(
+                "point",
+                Func(F("since"), F("until"), Value("[]"), function="daterange"),
+                name="residence_point_period_gist",
+            ),
+            models.Index(fields=["country", "since"], name="residence_country_since"),
+            models.Index(fields=["traveller"], name="residence_traveller"),
+            models.Index(fields=["confirmed_at"], name="residence_confirmed_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(until__isnull=True) | models.Q(until__gte=models.F("since")),
+                name="residence_dates_ordered",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(precision__in=["point", "city"], point__isnull=False)
+                    | models.Q(precision="country", point__isnull=True)
+                ),
+                name="residence_point_matches_precision",
             ),
         ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Max, Prefetch, QuerySet
 from django.db.models.functions import Coalesce, TruncDate
 
@@ -16,7 +17,11 @@ from accounts.models import User
 from consular.crypto import Cipher, unseal
 from consular.models import DataKey
 from consular.rows import RowShape, fetch_one
-from registrations.models import Stay, Traveller, Trip
+from consular.validation import add_months
+from registrations.models import Companion, Residence, Stay, Traveller, Trip
+
+# Whom the ministry may tell when a person said nothing: their emergency contact.
+DEFAULT_DISCLOSURE: dict[str, Any] = {"tell": "emergency_contact", "relatives": []}
 
 
 @functools.cache
@@ -49,6 +54,7 @@ def profile_of(*, traveller: Traveller, cipher: Cipher) -> dict[str, Any] | None
     if traveller.given_name_enc is None:
         return None
     contact = unseal(cipher, traveller, "emergency_contact")
+    disclosure = unseal(cipher, traveller, "disclosure")
     return {
         "given_name": unseal(cipher, traveller, "given_name"),
         "family_name": unseal(cipher, traveller, "family_name"),
@@ -63,6 +69,7 @@ def profile_of(*, traveller: Traveller, cipher: Cipher) -> dict[str, Any] | None
             "contact": traveller.consent_contact,
             "share_with_partners": traveller.consent_share_with_partners,
         },
+        "disclosure": json.loads(disclosure) if disclosure else DEFAULT_DISCLOSURE,
     }
 
 
@@ -70,7 +77,10 @@ def trips_of(*, user: User) -> QuerySet[Trip]:
     return (
         Trip.objects.filter(traveller__user=user)
         .select_related("traveller__data_key")
-        .prefetch_related(Prefetch("stays", queryset=Stay.objects.order_by("start_date", "id")))
+        .prefetch_related(
+            Prefetch("stays", queryset=Stay.objects.order_by("start_date", "id")),
+            Prefetch("companions", queryset=Companion.objects.only("id").order_by("created_at", "id")),
+        )
         .order_by("start_date", "id")
     )
 
@@ -99,6 +109,73 @@ def trip_as_dict(*, trip: Trip, cipher: Cipher) -> dict[str, Any]:
         "start_date": trip.start_date.isoformat(),
         "end_date": trip.end_date.isoformat(),
         "stays": [stay_as_dict(stay=stay, cipher=cipher) for stay in trip.stays.all()],
+        "companions": [str(companion.id) for companion in trip.companions.all()],
+    }
+
+
+def companions_of(*, user: User) -> QuerySet[Companion]:
+    return (
+        Companion.objects.filter(traveller__user=user)
+        .select_related("traveller__data_key")
+        .order_by("created_at", "id")
+    )
+
+
+def companion_of(*, user: User, companion_id: uuid.UUID) -> Companion | None:
+    return companions_of(user=user).filter(pk=companion_id).first()
+
+
+def companion_as_dict(*, companion: Companion, cipher: Cipher) -> dict[str, Any]:
+    disclosure = unseal(cipher, companion, "disclosure")
+    return {
+        "id": str(companion.id),
+        "given_name": unseal(cipher, companion, "given_name"),
+        "family_name": unseal(cipher, companion, "family_name"),
+        "date_of_birth": unseal(cipher, companion, "date_of_birth"),
+        "nationality": unseal(cipher, companion, "nationality"),
+        "relation": unseal(cipher, companion, "relation"),
+        "passport_number": unseal(cipher, companion, "passport_number"),
+        "phone": unseal(cipher, companion, "phone"),
+        "email": unseal(cipher, companion, "email"),
+        "language": companion.language,
+        "contact_directly": companion.contact_directly,
+        "disclosure": json.loads(disclosure) if disclosure else DEFAULT_DISCLOSURE,
+    }
+
+
+def residences_of(*, user: User) -> QuerySet[Residence]:
+    return (
+        Residence.objects.filter(traveller__user=user)
+        .select_related("traveller__data_key")
+        .prefetch_related(Prefetch("companions", queryset=Companion.objects.only("id").order_by("created_at", "id")))
+        .order_by("since", "id")
+    )
+
+
+def residence_of(*, user: User, residence_id: uuid.UUID) -> Residence | None:
+    return residences_of(user=user).filter(pk=residence_id).first()
+
+
+def confirm_by(residence: Residence) -> date:
+    """The day a residence not confirmed again becomes unconfirmed."""
+    return add_months(residence.confirmed_at.date(), settings.RESIDENCE_CONFIRM_MONTHS)
+
+
+def residence_as_dict(*, residence: Residence, cipher: Cipher, today: date | None = None) -> dict[str, Any]:
+    deadline = confirm_by(residence)
+    return {
+        "id": str(residence.id),
+        "country": residence.country,
+        "city": unseal(cipher, residence, "city"),
+        "location": {"lat": residence.point.y, "lon": residence.point.x} if residence.point is not None else None,
+        "address": unseal(cipher, residence, "address"),
+        "precision": residence.precision,
+        "since": residence.since.isoformat(),
+        "until": residence.until.isoformat() if residence.until else None,
+        "companions": [str(companion.id) for companion in residence.companions.all()],
+        "confirmed_at": residence.confirmed_at.isoformat(),
+        "confirm_by": deadline.isoformat(),
+        "unconfirmed": (today or date.today()) >= deadline,
     }
 
 
@@ -111,6 +188,8 @@ def registration_export(*, user: User, traveller: Traveller) -> dict[str, Any]:
         "updated_at": traveller.updated_at.isoformat(),
         "profile": profile_of(traveller=traveller, cipher=cipher),
         "trips": [trip_as_dict(trip=trip, cipher=cipher) for trip in trips_of(user=user)],
+        "companions": [companion_as_dict(companion=companion, cipher=cipher) for companion in companions_of(user=user)],
+        "residences": [residence_as_dict(residence=residence, cipher=cipher) for residence in residences_of(user=user)],
     }
 
 

@@ -95,6 +95,24 @@ def trip_payload(**overrides: object) -> dict[str, Any]:
     return payload
 
 
+def companion_payload(**overrides: object) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "given_name": "Mele",
+        "family_name": "Tuilagi",
+        "date_of_birth": "2014-06-02",
+        "nationality": "NZ",
+        "relation": "daughter",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def residence_payload(**overrides: object) -> dict[str, Any]:
+    payload: dict[str, Any] = {"country": "FJ", "city": "Suva", "since": "2019-08-01"}
+    payload.update(overrides)
+    return payload
+
+
 def registered_citizen(
     *, email: str | None = None, profile: dict[str, Any] | None = None, trips: list[dict[str, Any]] | None = None
 ) -> User:

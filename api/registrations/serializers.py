@@ -11,10 +11,12 @@ from rest_framework import serializers
 from api.serializers import SINGLE_LINE, VISIBLE, trimmed_pattern
 from consular.validation import EMAIL_MAX_LENGTH, MAX_LANGUAGE_TAG_LENGTH, PASSPORT_MAX_LENGTH, PHONE_MAX_LENGTH
 from notifications.models import Channel, CheckInStatus, DeliveryStatus
-from registrations.models import Precision
+from registrations.models import Precision, Tell
 from registrations.validation import (
     ADDRESS_MAX_LENGTH,
     CITY_MAX_LENGTH,
+    MAX_COMPANIONS,
+    MAX_RELATIVES,
     MAX_STAYS_PER_TRIP,
     NAME_MAX_LENGTH,
     RELATION_MAX_LENGTH,
@@ -68,6 +70,35 @@ class ConsentSchema(serializers.Serializer):
     share_with_partners = serializers.BooleanField(help_text="May be shared with partner states in a joint evacuation.")
 
 
+class PersonToTellSchema(serializers.Serializer):
+    name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    phone = serializers.CharField(max_length=PHONE_MAX_LENGTH, help_text="E.164")
+    relation = serializers.CharField(allow_null=True, max_length=RELATION_MAX_LENGTH)
+
+
+class DisclosureSchema(serializers.Serializer):
+    """Whom the ministry may tell about this person's situation in a crisis."""
+
+    tell = serializers.ChoiceField(choices=Tell.choices)
+    relatives = PersonToTellSchema(many=True, help_text="Named when `tell` is `relatives`; empty otherwise.")
+
+
+class PersonToTellInput(serializers.Serializer):
+    name = _text(NAME_MAX_LENGTH)
+    phone = _text(PHONE_MAX_LENGTH, rule=PHONE)
+    relation = _text(RELATION_MAX_LENGTH, required=False, nullable=True)
+
+
+class DisclosureInput(serializers.Serializer):
+    """Whom the ministry may tell about this person's situation in a crisis; absent or null: the emergency contact.
+
+    `relatives` (1 to 5) only with `"tell": "relatives"`.
+    """
+
+    tell = serializers.ChoiceField(choices=Tell.choices)
+    relatives = serializers.ListField(child=PersonToTellInput(), required=False, max_length=MAX_RELATIVES)
+
+
 class ProfileSchema(serializers.Serializer):
     """The profile as the API answers it."""
 
@@ -81,6 +112,7 @@ class ProfileSchema(serializers.Serializer):
     language = serializers.CharField(help_text="BCP 47 tag, e.g. en, fr-CA")
     emergency_contact = EmergencyContactSchema(allow_null=True)
     consent = ConsentSchema()
+    disclosure = DisclosureSchema()
 
 
 class EmergencyContactInput(serializers.Serializer):
@@ -107,6 +139,7 @@ class ProfileInput(serializers.Serializer):
     language = _text(MAX_LANGUAGE_TAG_LENGTH, rule=LANGUAGE)
     emergency_contact = EmergencyContactInput(required=False, allow_null=True)
     consent = ConsentSchema()
+    disclosure = DisclosureInput(required=False, allow_null=True)
 
 
 class EmergencyContactPatch(serializers.Serializer):
@@ -137,6 +170,7 @@ class ProfilePatchInput(serializers.Serializer):
     language = _text(MAX_LANGUAGE_TAG_LENGTH, required=False, nullable=True, rule=LANGUAGE)
     emergency_contact = EmergencyContactPatch(required=False, allow_null=True)
     consent = ConsentPatch(required=False, allow_null=True)
+    disclosure = DisclosureInput(required=False, allow_null=True, help_text="Replaced whole when given.")
 
 
 class StaySchema(serializers.Serializer):
@@ -160,6 +194,7 @@ class TripSchema(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     stays = StaySchema(many=True)
+    companions = serializers.ListField(child=serializers.UUIDField(), help_text="Who travels with the registrant.")
 
 
 class TripWrittenSchema(TripSchema):
@@ -200,6 +235,12 @@ class TripInput(serializers.Serializer):
     start_date = serializers.DateField()
     end_date = serializers.DateField()
     stays = serializers.ListField(child=StayInput(), required=False, max_length=MAX_STAYS_PER_TRIP)
+    companions = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=MAX_COMPANIONS,
+        help_text="Ids of the registration's companions on this trip, each once; absent from a PUT: nobody.",
+    )
 
 
 class TripPatchInput(TripInput):
@@ -207,6 +248,111 @@ class TripPatchInput(TripInput):
 
     start_date = serializers.DateField(required=False)
     end_date = serializers.DateField(required=False)
+
+
+class CompanionSchema(serializers.Serializer):
+    """A companion as the API answers it."""
+
+    id = serializers.UUIDField()
+    given_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    family_name = serializers.CharField(max_length=NAME_MAX_LENGTH)
+    date_of_birth = serializers.DateField()
+    nationality = serializers.CharField(help_text="ISO 3166-1 alpha-2, any country's")
+    relation = serializers.CharField(max_length=RELATION_MAX_LENGTH)
+    passport_number = serializers.CharField(allow_null=True)
+    phone = serializers.CharField(allow_null=True, help_text="E.164")
+    email = serializers.CharField(allow_null=True)
+    language = serializers.CharField(allow_null=True, help_text="null: the registrant's")
+    contact_directly = serializers.BooleanField()
+    disclosure = DisclosureSchema()
+
+
+class CompanionInput(serializers.Serializer):
+    """A companion (PUT, POST), checked by registrations.validation as a profile is.
+
+    Beyond what the schema says: the date of birth lies between 1900-01-01 and today; a
+    phone number valid for its country code; a deliverable email; `contact_directly`
+    needs a phone or an email. A registration lists at most 50 companions.
+    """
+
+    id = IgnoredField(required=False)
+    given_name = _text(NAME_MAX_LENGTH)
+    family_name = _text(NAME_MAX_LENGTH)
+    date_of_birth = serializers.DateField()
+    nationality = _text(2, rule=COUNTRY)
+    relation = _text(RELATION_MAX_LENGTH)
+    passport_number = _text(PASSPORT_MAX_LENGTH, required=False, nullable=True)
+    phone = _text(PHONE_MAX_LENGTH, required=False, nullable=True, rule=PHONE)
+    email = _text(EMAIL_MAX_LENGTH, required=False, nullable=True)
+    language = _text(MAX_LANGUAGE_TAG_LENGTH, required=False, nullable=True, rule=LANGUAGE)
+    contact_directly = serializers.BooleanField(
+        required=False, help_text="Whether the ministry may message this companion themselves (default false)."
+    )
+    disclosure = DisclosureInput(required=False, allow_null=True)
+
+
+class CompanionPatchInput(CompanionInput):
+    """Fields given replace the companion's; the result is checked whole."""
+
+    given_name = _text(NAME_MAX_LENGTH, required=False)
+    family_name = _text(NAME_MAX_LENGTH, required=False)
+    date_of_birth = serializers.DateField(required=False)
+    nationality = _text(2, required=False, rule=COUNTRY)
+    relation = _text(RELATION_MAX_LENGTH, required=False)
+
+
+class ResidenceSchema(serializers.Serializer):
+    """A residence abroad as the API answers it."""
+
+    id = serializers.UUIDField()
+    country = serializers.CharField(help_text="ISO 3166-1 alpha-2")
+    city = serializers.CharField(allow_null=True, max_length=CITY_MAX_LENGTH)
+    location = LocationSchema(allow_null=True)
+    address = serializers.CharField(allow_null=True, max_length=ADDRESS_MAX_LENGTH)
+    precision = serializers.ChoiceField(choices=Precision.choices)
+    since = serializers.DateField()
+    until = serializers.DateField(allow_null=True, help_text="null: open-ended.")
+    companions = serializers.ListField(child=serializers.UUIDField(), help_text="Who lives there with the registrant.")
+    confirmed_at = serializers.DateTimeField(help_text="Set by every write and by confirm.")
+    confirm_by = serializers.DateField(help_text="Unconfirmed from this day unless confirmed again.")
+    unconfirmed = serializers.BooleanField(help_text="Counted apart in a crisis, never dropped.")
+
+
+class ResidenceWrittenSchema(ResidenceSchema):
+    warnings = serializers.ListField(child=serializers.CharField(), help_text="About where it was placed.")
+
+
+class ResidenceInput(serializers.Serializer):
+    """A residence abroad, checked by registrations.validation: placed as a stay is.
+
+    Beyond what the schema says: dates lie between 1970-01-01 and 2100-12-31, `until`
+    (absent: open-ended) is on or after `since`, and each companion is the
+    registration's own. A registration holds at most 20 residences.
+    """
+
+    id = IgnoredField(required=False)
+    country = _text(2, rule=COUNTRY)
+    city = _text(CITY_MAX_LENGTH, required=False, nullable=True)
+    location = LocationSchema(required=False, allow_null=True)
+    address = _text(ADDRESS_MAX_LENGTH, required=False, nullable=True)
+    precision = serializers.ChoiceField(
+        choices=Precision.choices, required=False, allow_null=True, help_text="Read-only, derived again on every write."
+    )
+    since = serializers.DateField()
+    until = serializers.DateField(required=False, allow_null=True)
+    companions = serializers.ListField(
+        child=serializers.UUIDField(), required=False, max_length=MAX_COMPANIONS, help_text="Each once."
+    )
+    confirmed_at = IgnoredField(required=False)
+    confirm_by = IgnoredField(required=False)
+    unconfirmed = IgnoredField(required=False)
+
+
+class ResidencePatchInput(ResidenceInput):
+    """Fields given replace the residence's; the result is checked whole. Any write confirms it."""
+
+    country = _text(2, required=False, rule=COUNTRY)
+    since = serializers.DateField(required=False)
 
 
 class ExportedAccount(serializers.Serializer):
@@ -246,6 +392,8 @@ class ExportedRegistration(serializers.Serializer):
     updated_at = serializers.DateTimeField()
     profile = ProfileSchema(allow_null=True, help_text="null until a profile is written.")
     trips = TripSchema(many=True)
+    companions = CompanionSchema(many=True)
+    residences = ResidenceSchema(many=True)
     checkins = ExportedCheckIn(many=True)
     deliveries = ExportedDelivery(many=True)
 

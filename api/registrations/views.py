@@ -13,10 +13,17 @@ from api import examples
 from api.pagination import CappedPageNumberPagination, paginated_response
 from api.permissions import IsCitizen, account_of
 from api.registrations.serializers import (
+    CompanionInput,
+    CompanionPatchInput,
+    CompanionSchema,
     ExportOutput,
     ProfileInput,
     ProfilePatchInput,
     ProfileSchema,
+    ResidenceInput,
+    ResidencePatchInput,
+    ResidenceSchema,
+    ResidenceWrittenSchema,
     TripInput,
     TripPatchInput,
     TripSchema,
@@ -26,8 +33,8 @@ from api.schema import errors
 from privacy.services.erasure import person_erase
 from privacy.services.export import export_for
 from registrations import selectors
-from registrations.models import Trip
-from registrations.services import profiles, trips
+from registrations.models import Companion, Residence, Trip
+from registrations.services import companions, profiles, residences, trips
 
 # An account erased after the request authenticated (a second device, a retried DELETE).
 ERASED = "`not_found`: the account was erased while this request ran."
@@ -138,6 +145,154 @@ class TripDetailView(PersonalDataView):
     def delete(self, request: Request, trip_id: uuid.UUID) -> Response:
         trips.trip_delete(trip=self._trip(request, trip_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _companion_body(companion: Companion) -> dict:
+    return selectors.companion_as_dict(companion=companion, cipher=companion.traveller.data_key.cipher())
+
+
+TOO_MANY_COMPANIONS = (
+    "`invalid`: a value breaks a rule, or a companion named is not one of the registration's; "
+    "`too_many_companions`: the registration lists 50 companions already."
+)
+
+
+class CompanionListView(PersonalDataView):
+    pagination_class = CappedPageNumberPagination
+
+    @extend_schema(responses=CompanionSchema(many=True))
+    def get(self, request: Request) -> Response:
+        mine = selectors.companions_of(user=account_of(request))
+        return paginated_response(request, self, mine, lambda page: [_companion_body(c) for c in page])
+
+    @extend_schema(
+        request=CompanionInput,
+        examples=examples.COMPANION,
+        responses={201: CompanionSchema, **errors({400: TOO_MANY_COMPANIONS, 404: ERASED})},
+    )
+    def post(self, request: Request) -> Response:
+        companion = companions.companion_create(user=account_of(request), data=request.data)
+        return Response(_companion_body(companion), status=status.HTTP_201_CREATED)
+
+
+class CompanionDetailView(PersonalDataView):
+    def _companion(self, request: Request, companion_id: uuid.UUID) -> Companion:
+        companion = selectors.companion_of(user=account_of(request), companion_id=companion_id)
+        if companion is None:
+            raise NotFound()
+        return companion
+
+    @extend_schema(responses=CompanionSchema)
+    def get(self, request: Request, companion_id: uuid.UUID) -> Response:
+        return Response(_companion_body(self._companion(request, companion_id)))
+
+    @extend_schema(
+        request=CompanionInput,
+        examples=examples.COMPANION,
+        responses={200: CompanionSchema, **errors({404: ERASED})},
+    )
+    def put(self, request: Request, companion_id: uuid.UUID) -> Response:
+        companion = self._companion(request, companion_id)
+        return Response(
+            _companion_body(companions.companion_update(companion=companion, data=request.data, partial=False))
+        )
+
+    @extend_schema(
+        request=CompanionPatchInput,
+        examples=examples.COMPANION_PATCH,
+        responses={200: CompanionSchema, **errors({404: ERASED})},
+    )
+    def patch(self, request: Request, companion_id: uuid.UUID) -> Response:
+        companion = self._companion(request, companion_id)
+        return Response(
+            _companion_body(companions.companion_update(companion=companion, data=request.data, partial=True))
+        )
+
+    @extend_schema(responses={204: None}, description="The companion goes, and off every trip and residence.")
+    def delete(self, request: Request, companion_id: uuid.UUID) -> Response:
+        companions.companion_delete(companion=self._companion(request, companion_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _residence_body(residence: Residence, warnings: list[str] | None = None) -> dict:
+    body = selectors.residence_as_dict(residence=residence, cipher=residence.traveller.data_key.cipher())
+    if warnings is not None:
+        body["warnings"] = warnings
+    return body
+
+
+RESIDENCE_400 = (
+    "`invalid`: a value breaks a rule, or a companion named is not one of the registration's; "
+    "`too_many_residences`: the registration holds 20 residences already."
+)
+
+
+class ResidenceListView(PersonalDataView):
+    pagination_class = CappedPageNumberPagination
+
+    @extend_schema(responses=ResidenceSchema(many=True))
+    def get(self, request: Request) -> Response:
+        mine = selectors.residences_of(user=account_of(request))
+        return paginated_response(request, self, mine, lambda page: [_residence_body(r) for r in page])
+
+    @extend_schema(
+        request=ResidenceInput,
+        examples=examples.RESIDENCE,
+        responses={201: ResidenceWrittenSchema, **errors({400: RESIDENCE_400, 404: ERASED})},
+    )
+    def post(self, request: Request) -> Response:
+        residence, warnings = residences.residence_create(user=account_of(request), data=request.data)
+        return Response(_residence_body(residence, warnings), status=status.HTTP_201_CREATED)
+
+
+class ResidenceDetailView(PersonalDataView):
+    def _residence(self, request: Request, residence_id: uuid.UUID) -> Residence:
+        residence = selectors.residence_of(user=account_of(request), residence_id=residence_id)
+        if residence is None:
+            raise NotFound()
+        return residence
+
+    @extend_schema(responses=ResidenceSchema)
+    def get(self, request: Request, residence_id: uuid.UUID) -> Response:
+        return Response(_residence_body(self._residence(request, residence_id)))
+
+    @extend_schema(
+        request=ResidenceInput,
+        examples=examples.RESIDENCE,
+        responses={200: ResidenceWrittenSchema, **errors({404: ERASED})},
+    )
+    def put(self, request: Request, residence_id: uuid.UUID) -> Response:
+        residence = self._residence(request, residence_id)
+        residence, warnings = residences.residence_update(residence=residence, data=request.data, partial=False)
+        return Response(_residence_body(residence, warnings))
+
+    @extend_schema(
+        request=ResidencePatchInput,
+        examples=examples.RESIDENCE_PATCH,
+        responses={200: ResidenceWrittenSchema, **errors({404: ERASED})},
+    )
+    def patch(self, request: Request, residence_id: uuid.UUID) -> Response:
+        residence = self._residence(request, residence_id)
+        residence, warnings = residences.residence_update(residence=residence, data=request.data, partial=True)
+        return Response(_residence_body(residence, warnings))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, residence_id: uuid.UUID) -> Response:
+        residences.residence_delete(residence=self._residence(request, residence_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ResidenceConfirmView(PersonalDataView):
+    @extend_schema(
+        request=None,
+        responses={200: ResidenceSchema, **errors({404: ERASED})},
+        description="The holder still lives there: confirmed for another RESIDENCE_CONFIRM_MONTHS (12).",
+    )
+    def post(self, request: Request, residence_id: uuid.UUID) -> Response:
+        residence = selectors.residence_of(user=account_of(request), residence_id=residence_id)
+        if residence is None:
+            raise NotFound()
+        return Response(_residence_body(residences.residence_confirm(residence=residence)))
 
 
 class ExportView(PersonalDataView):

@@ -16,7 +16,8 @@ from consular.crypto import Cipher, seal
 from consular.errors import DomainError
 from consular.validation import Invalid, invalid_input
 from registrations import selectors
-from registrations.models import Stay, Traveller, Trip
+from registrations.models import Companion, Stay, Traveller, Trip
+from registrations.services.companions import companions_named
 from registrations.services.profiles import traveller_get_or_create
 from registrations.validation import CleanStay, CleanTrip, validate_trip
 
@@ -50,10 +51,13 @@ def _write_trip(traveller: Traveller, trip: Trip, clean: CleanTrip, *, new: bool
     cipher = traveller.data_key.cipher()
     trip.start_date, trip.end_date = clean.start_date, clean.end_date
     seal(cipher, trip, "title", clean.title)
+    companions = companions_named(traveller=traveller, ids=clean.companions, path="companions")
     if new:
         trip.save(force_insert=True)
     else:
         trip.save()
+    trip.companions.set(Companion.objects.filter(pk__in=companions))
+    if not new:
         if keep_stays:
             # A PATCH without "stays" leaves them as they are (their ids too); the
             # merged validation has checked they still lie within the new dates.

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from rest_framework import serializers
 
-from api.registrations.serializers import ProfileInput, TripInput
+from api.registrations.serializers import CompanionInput, ProfileInput, ResidenceInput, TripInput
 from consular.validation import Invalid
-from registrations.validation import validate_profile, validate_trip
-from tests.factories import profile_payload, trip_payload
+from registrations.validation import validate_companion, validate_profile, validate_residence, validate_trip
+from tests.factories import companion_payload, profile_payload, residence_payload, trip_payload
 
 
 def _limited_fields(schema: serializers.Serializer, prefix: str = "") -> list[tuple[str, int]]:
@@ -24,8 +24,8 @@ def _limited_fields(schema: serializers.Serializer, prefix: str = "") -> list[tu
     for name, field in schema.fields.items():
         path = f"{prefix}{name}"
         if isinstance(field, serializers.ListSerializer | serializers.ListField):
-            assert isinstance(field.child, serializers.Serializer), f"{path}: a list of objects"
-            found += _limited_fields(field.child, f"{path}.0.")
+            if isinstance(field.child, serializers.Serializer):
+                found += _limited_fields(field.child, f"{path}.0.")
         elif isinstance(field, serializers.Serializer):
             found += _limited_fields(field, f"{path}.")
         elif isinstance(field, serializers.CharField) and field.max_length and not field.read_only:
@@ -51,7 +51,14 @@ def _length_errors(validate: Any, body: dict[str, Any], path: str) -> list[str]:
 
 
 def _profile() -> dict[str, Any]:
-    return profile_payload(emergency_contact={"name": "Sione", "phone": "+6421555000", "relation": "brother"})
+    return profile_payload(
+        emergency_contact={"name": "Sione", "phone": "+6421555000", "relation": "brother"},
+        disclosure={"tell": "relatives", "relatives": [{"name": "Sione", "phone": "+6421555000"}]},
+    )
+
+
+def _companion() -> dict[str, Any]:
+    return companion_payload(disclosure={"tell": "relatives", "relatives": [{"name": "Sione", "phone": "+6421555000"}]})
 
 
 def _trip() -> dict[str, Any]:
@@ -60,6 +67,8 @@ def _trip() -> dict[str, Any]:
 
 PROFILE_LIMITS = _limited_fields(ProfileInput())
 TRIP_LIMITS = _limited_fields(TripInput())
+COMPANION_LIMITS = _limited_fields(CompanionInput())
+RESIDENCE_LIMITS = _limited_fields(ResidenceInput())
 
 
 def test_the_schema_announces_limits_for_the_free_text_fields():
@@ -84,3 +93,15 @@ def test_a_profile_field_at_its_announced_limit_passes_the_length_rule_and_one_m
 def test_a_trip_field_at_its_announced_limit_passes_the_length_rule_and_one_more_fails(path, limit):
     assert _length_errors(validate_trip, _with(_trip(), path, "a" * limit), path) == []
     assert _length_errors(validate_trip, _with(_trip(), path, "a" * (limit + 1)), path) != []
+
+
+@pytest.mark.parametrize(("path", "limit"), COMPANION_LIMITS, ids=[path for path, _ in COMPANION_LIMITS])
+def test_a_companion_field_at_its_announced_limit_passes_the_length_rule_and_one_more_fails(path, limit):
+    assert _length_errors(validate_companion, _with(_companion(), path, "a" * limit), path) == []
+    assert _length_errors(validate_companion, _with(_companion(), path, "a" * (limit + 1)), path) != []
+
+
+@pytest.mark.parametrize(("path", "limit"), RESIDENCE_LIMITS, ids=[path for path, _ in RESIDENCE_LIMITS])
+def test_a_residence_field_at_its_announced_limit_passes_the_length_rule_and_one_more_fails(path, limit):
+    assert _length_errors(validate_residence, _with(residence_payload(), path, "a" * limit), path) == []
+    assert _length_errors(validate_residence, _with(residence_payload(), path, "a" * (limit + 1)), path) != []

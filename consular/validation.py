@@ -14,9 +14,9 @@ import calendar
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import langcodes
 import phonenumbers
@@ -286,8 +286,12 @@ def clean_coordinate(value: Any, path: str, errors: Errors, *, limit: float) -> 
     return number
 
 
-def add_months(day: date, months: int) -> date:
-    """The same day ``months`` later, or the month's last day when it has fewer (31 January + 1: 28 or 29 February)."""
+DateLike = TypeVar("DateLike", date, datetime)
+
+
+def add_months(day: DateLike, months: int) -> DateLike:
+    """The same day ``months`` later (earlier if negative), or the month's last day when it has fewer
+    (31 January + 1: 28 or 29 February); a time of day stays as it is."""
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))

@@ -15,8 +15,10 @@ from crises.models import Crisis
 # Called in the closing transaction, after the crisis is closed; returns what the
 # audit entry of the close should say about it (e.g. {"campaigns_closed": [ids]}).
 CloseHook = Callable[[Crisis], dict[str, Any]]
-# The latest check-in answer ("safe", "need_help") of each of these travellers about this crisis.
-CheckInReader = Callable[[Crisis, list[uuid.UUID]], dict[uuid.UUID, str]]
+# The latest check-in answer ("safe", "need_help") of each person of these registrations about
+# this crisis, by (registration, companion id or None for the registrant).
+Person = tuple[uuid.UUID, uuid.UUID | None]
+CheckInReader = Callable[[Crisis, list[uuid.UUID]], dict[Person, str]]
 
 _close_hooks: list[CloseHook] = []
 _checkin_readers: list[CheckInReader] = []
@@ -39,8 +41,8 @@ def crisis_closed(crisis: Crisis) -> dict[str, Any]:
     return details
 
 
-def latest_checkins(crisis: Crisis, traveller_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    answers: dict[uuid.UUID, str] = {}
+def latest_checkins(crisis: Crisis, traveller_ids: list[uuid.UUID]) -> dict[Person, str]:
+    answers: dict[Person, str] = {}
     for reader in _checkin_readers:
         answers.update(reader(crisis, traveller_ids))
     return answers

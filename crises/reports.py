@@ -2,34 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.utils import timezone
 
 from crises.models import Crisis
-from crises.selectors import AffectedCounts
-from crises.suppression import Cell, flattened, suppress_breakdown, suppress_total, suppress_under
+from crises.selectors import AffectedCounts, PersonCounts
+from crises.suppression import Cell, flattened, suppress_breakdown, suppress_grid
+
+# A section's columns: registrations ("count" in a country's row, "total" for the
+# section), then the people (each counted once) and how they split.
+PERSON_COLUMNS = ("persons", "minors", "travelling", "resident", "unconfirmed")
+COLUMNS = ("count", *PERSON_COLUMNS)
+GROUPS = {"persons": ("travelling", "resident", "unconfirmed")}
 
 
-def _total(cell: Cell) -> dict[str, Any]:
-    return {"total": cell.count, "total_suppressed": True} if cell.suppressed else {"total": cell.count}
-
-
-def _by_country(cells: dict[str, Cell]) -> list[dict[str, Any]]:
-    rows = []
-    for country in sorted(cells):
-        cell = cells[country]
-        rows.append({"country": country, "count": cell.count, **({"suppressed": True} if cell.suppressed else {})})
-    return rows
-
-
-def _section(by_country: dict[str, int], k: int | None) -> tuple[dict[str, Any], int]:
-    total = sum(by_country.values())
+def _section(registrations: dict[str, int], persons: dict[str, PersonCounts], k: int | None) -> dict[str, Any]:
+    rows = {
+        country: {"count": registrations.get(country, 0), **asdict(persons.get(country, PersonCounts()))}
+        for country in sorted(set(registrations) | set(persons))
+    }
     if k is None:
-        return {"total": total, "by_country": _by_country({c: Cell(n, False) for c, n in by_country.items()})}, total
-    total_cell = suppress_total(total, k)
-    cells = suppress_under(by_country, k, total_hidden=total_cell.suppressed)
-    return {**_total(total_cell), "by_country": _by_country(cells)}, total
+        totals = {column: Cell(sum(row[column] for row in rows.values()), False) for column in COLUMNS}
+        cells = {country: {column: Cell(row[column], False) for column in COLUMNS} for country, row in rows.items()}
+    else:
+        totals, cells = suppress_grid(rows, COLUMNS, GROUPS, k)
+    section: dict[str, Any] = {"total": totals["count"].count}
+    if totals["count"].suppressed:
+        section["total_suppressed"] = True
+    section.update(flattened({column: totals[column] for column in PERSON_COLUMNS}))
+    by_country = []
+    for country, row in cells.items():
+        entry: dict[str, Any] = {"country": country, "count": row["count"].count}
+        if row["count"].suppressed:
+            entry["suppressed"] = True
+        entry.update(flattened({column: row[column] for column in PERSON_COLUMNS}))
+        by_country.append(entry)
+    section["by_country"] = by_country
+    return section
 
 
 def _checkins(checkins: dict[str, int] | None, k: int | None) -> dict[str, Any] | None:
@@ -40,31 +51,30 @@ def _checkins(checkins: dict[str, int] | None, k: int | None) -> dict[str, Any] 
     return flattened(suppress_breakdown(checkins, k))
 
 
+def _by_precision(counts: AffectedCounts, located: dict[str, Any], k: int | None) -> dict[str, Any]:
+    by_precision = {"point": 0, "city": 0}
+    for (_, precision), n in counts.located.items():
+        by_precision[precision] += n
+    if k is None:
+        cells = {p: Cell(n, False) for p, n in by_precision.items()}
+    elif not located.get("total_suppressed"):
+        cells = suppress_breakdown(by_precision, k)
+    else:
+        cells = {p: Cell(None, True) if n else Cell(0, False) for p, n in by_precision.items()}
+    return flattened(cells)
+
+
 def affected_report(
     *, crisis: Crisis, counts: AffectedCounts, suppress_below: int | None, checkins: dict[str, int] | None = None
 ) -> dict[str, Any]:
     """``suppress_below`` is k for analysts (counts 1..k-1 hidden), None for everyone else;
     ``checkins`` is the check-in breakdown once a campaign asked for them."""
-    by_country: dict[str, int] = {}
-    by_precision = {"point": 0, "city": 0}
-    for (country, precision), n in counts.located.items():
-        by_country[country] = by_country.get(country, 0) + n
-        by_precision[precision] += n
-    located, located_total = _section(by_country, suppress_below)
-    if suppress_below is None or suppress_total(located_total, suppress_below).suppressed is False:
-        precision_cells = (
-            suppress_breakdown(by_precision, suppress_below)
-            if suppress_below
-            else {p: Cell(n, False) for p, n in by_precision.items()}
-        )
-    else:
-        precision_cells = {p: Cell(None, True) if n else Cell(0, False) for p, n in by_precision.items()}
-    located["by_precision"] = {}
-    for precision, cell in precision_cells.items():
-        located["by_precision"][precision] = cell.count
-        if cell.suppressed:
-            located["by_precision"][f"{precision}_suppressed"] = True
-    country_only, _ = _section(counts.country_only, suppress_below)
+    registrations: dict[str, int] = {}
+    for (country, _), n in counts.located.items():
+        registrations[country] = registrations.get(country, 0) + n
+    located = _section(registrations, counts.located_persons, suppress_below)
+    located["by_precision"] = _by_precision(counts, located, suppress_below)
+    country_only = _section(counts.country_only, counts.country_only_persons, suppress_below)
     return {
         "crisis": str(crisis.pk),
         "as_of": timezone.now().isoformat(),

@@ -3,90 +3,140 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import Role, User
+from consular.validation import add_months
 from crises.models import Crisis, RevealRequest
 
-
-# One row per affected traveller, each assigned to a single country and
-# precision so that every breakdown adds up to its total (suppression relies on it).
+# Who is probably inside a crisis area, person by person.
 #
-# `located`: the crisis parts drive a nested loop over the stays' GiST index —
-# PostGIS keeps each part prepared while it stays the constant side of
-# consecutive ST_Intersects calls. A point on an edge shared by two parts
-# matches twice, hence DISTINCT ON. `country_only`: country-precision stays in a
-# country the area touches, for travellers not already located.
-def _affected_cte(*, breakdown: bool) -> str:
-    # With ``breakdown``, each traveller keeps the country and precision of their best
-    # stay (DISTINCT ON, sorted). Without it (fan-out, dry run) only the set of ids is
-    # needed: the same WHERE clauses, so the same people, deduplicated by hashing,
-    # which for a million people is measurably cheaper than the sort.
-    if breakdown:
-        located = "DISTINCT ON (s.traveller_id) s.traveller_id, s.country, s.precision"
-        located_order = "ORDER BY s.traveller_id, s.precision DESC, s.end_date DESC"
-        country_order = "ORDER BY s.traveller_id, s.end_date DESC"
-    else:
-        located, located_order, country_order = "DISTINCT s.traveller_id", "", ""
-    return f"""
-WITH located AS MATERIALIZED (
-    SELECT {located}
+# `matches`: every stay and residence that places its registration in the area during
+# the crisis window: `located` by their point (the crisis parts drive a nested loop
+# over the GiST index of stays and of residences, PostGIS keeping each part prepared
+# while it stays the constant side of consecutive ST_Intersects calls), or, when asked
+# for, `country_only` by a country the area touches. A residence's window is
+# [since, until or forever]. `kind`: 1 travelling (a trip's stay), 2 resident (a
+# residence confirmed within RESIDENCE_CONFIRM_MONTHS), 3 unconfirmed.
+#
+# `persons`: the registrant of each match and the companions on its trip or residence,
+# each person once, with the best of their matches: located before country-only, a
+# point before a city, travelling before resident before unconfirmed (the most recent
+# and precise word first), the latest ending first. So every breakdown of a section
+# adds up to its total, and a person counted in `located` is not in `country_only`
+# (suppression relies on both). The registrant's row (companion_id NULL) places the
+# registration. A point on an edge shared by two parts matches twice: DISTINCT ON.
+_MATCHES = """
+matches AS MATERIALIZED (
+    SELECT s.traveller_id, s.trip_id AS source_id, true AS is_trip, true AS located, 1 AS kind,
+           s.country, s.precision, s.end_date AS last_day
     FROM crises_crisispart p
     JOIN registrations_stay s ON ST_Intersects(p.geom, s.point)
     WHERE p.crisis_id = %(crisis)s
       AND s.precision IN ('point', 'city')
       AND daterange(s.start_date, s.end_date, '[]') && daterange(%(start)s, %(end)s, '[]')
       AND (%(all_countries)s OR s.country = ANY(%(jurisdiction)s))
-    {located_order}
-), country_only AS MATERIALIZED (
-    SELECT {located}
+    UNION ALL
+    SELECT r.traveller_id, r.id, false, true, CASE WHEN r.confirmed_at >= %(confirmed_since)s THEN 2 ELSE 3 END,
+           r.country, r.precision, coalesce(r.until, 'infinity'::date)
+    FROM crises_crisispart p
+    JOIN registrations_residence r ON ST_Intersects(p.geom, r.point)
+    WHERE p.crisis_id = %(crisis)s
+      AND r.precision IN ('point', 'city')
+      AND daterange(r.since, r.until, '[]') && daterange(%(start)s, %(end)s, '[]')
+      AND (%(all_countries)s OR r.country = ANY(%(jurisdiction)s))
+    UNION ALL
+    SELECT s.traveller_id, s.trip_id, true, false, 1, s.country, s.precision, s.end_date
     FROM registrations_stay s
     WHERE %(include_country_only)s
       AND s.precision = 'country'
       AND s.country = ANY(%(touched)s)
       AND s.start_date <= %(end)s AND s.end_date >= %(start)s
       AND (%(all_countries)s OR s.country = ANY(%(jurisdiction)s))
-      AND NOT EXISTS (SELECT 1 FROM located l WHERE l.traveller_id = s.traveller_id)
-    {country_order}
+    UNION ALL
+    SELECT r.traveller_id, r.id, false, false, CASE WHEN r.confirmed_at >= %(confirmed_since)s THEN 2 ELSE 3 END,
+           r.country, r.precision, coalesce(r.until, 'infinity'::date)
+    FROM registrations_residence r
+    WHERE %(include_country_only)s
+      AND r.precision = 'country'
+      AND r.country = ANY(%(touched)s)
+      AND r.since <= %(end)s AND (r.until IS NULL OR r.until >= %(start)s)
+      AND (%(all_countries)s OR r.country = ANY(%(jurisdiction)s))
+), people AS (
+    SELECT m.*, NULL::uuid AS companion_id FROM matches m
+    UNION ALL
+    SELECT m.*, tc.companion_id FROM matches m
+    JOIN registrations_trip_companions tc ON m.is_trip AND tc.trip_id = m.source_id
+    UNION ALL
+    SELECT m.*, rc.companion_id FROM matches m
+    JOIN registrations_residence_companions rc ON NOT m.is_trip AND rc.residence_id = m.source_id
+)"""
+
+AFFECTED_CTE = (
+    "WITH"  # noqa: S608 - fixed fragments only, no outside text
+    + _MATCHES
+    + """, persons AS MATERIALIZED (
+    SELECT DISTINCT ON (traveller_id, companion_id) traveller_id, companion_id, located, country, precision, kind
+    FROM people
+    ORDER BY traveller_id, companion_id, located DESC, precision DESC, kind, last_day DESC
 )
-"""  # noqa: S608 - fixed fragments only, no outside text
+"""
+)
+
+# Without a breakdown (a campaign's dry run and fan-out) only the set of people is
+# needed: the same matches, deduplicated by hashing, which for a million people is
+# measurably cheaper than the sort.
+_AFFECTED_PERSONS_CTE = (
+    "WITH"  # noqa: S608 - fixed fragments only, no outside text
+    + _MATCHES
+    + """, persons AS MATERIALIZED (
+    SELECT DISTINCT traveller_id, companion_id FROM people
+)
+"""
+)
 
 
-AFFECTED_CTE = _affected_cte(breakdown=True)
-_AFFECTED_IDS_CTE = _affected_cte(breakdown=False)
+def affected_persons_cte() -> str:
+    """The affected people as SQL for other apps' statements (a campaign's dry run and fan-out).
 
-
-def affected_ids_cte() -> str:
-    """The affected set as SQL for other apps' statements (a campaign's dry run and fan-out).
-
-    A ``WITH`` clause of two CTEs, ``located`` and ``country_only``, each with a
-    ``traveller_id`` column: the same people as the counts, ids only, each once
-    (the two sets are disjoint). Continue it with ``, more AS (...)`` or a ``SELECT``;
-    its parameters come from :func:`affected_parameters`.
+    A ``WITH`` clause ending in a CTE ``persons(traveller_id, companion_id)``: each
+    affected person once, ``companion_id`` NULL for a registrant. The same people as the
+    counts. Continue it with ``, more AS (...)`` or a ``SELECT``; its parameters come
+    from :func:`affected_parameters`.
     """
-    return _AFFECTED_IDS_CTE
+    return _AFFECTED_PERSONS_CTE
 
 
 COUNTS_SQL = (
     AFFECTED_CTE
     + """
-SELECT 'located' AS kind, country, precision, count(*) FROM located GROUP BY country, precision
-UNION ALL
-SELECT 'country_only', country, precision, count(*) FROM country_only GROUP BY country, precision
+SELECT p.located, p.country, p.precision, p.kind,
+       count(*) FILTER (WHERE p.companion_id IS NULL),
+       count(*),
+       count(*) FILTER (WHERE coalesce(c.birth_month, t.birth_month) >= %(minor_born_since)s)
+FROM persons p
+LEFT JOIN registrations_companion c ON c.id = p.companion_id
+LEFT JOIN registrations_traveller t ON p.companion_id IS NULL AND t.id = p.traveller_id
+GROUP BY 1, 2, 3, 4
 """
 )
 
+# Each affected registration (its registrant's row places it), with the people it holds
+# in the area: the registrant and the companions on its matching trips or residences.
 IDS_SQL = (
-    AFFECTED_CTE
+    AFFECTED_CTE  # noqa: S608 - fixed fragments only, no outside text
     + """
-SELECT traveller_id, 'located' FROM located WHERE %(country)s = '' OR country = %(country)s
-UNION ALL
-SELECT traveller_id, 'country_only' FROM country_only WHERE %(country)s = '' OR country = %(country)s
+SELECT p.traveller_id, CASE WHEN p.located THEN 'located' ELSE 'country_only' END, h.persons
+FROM persons p
+JOIN (SELECT traveller_id, count(*) AS persons FROM persons GROUP BY traveller_id) h USING (traveller_id)
+WHERE p.companion_id IS NULL AND (%(country)s = '' OR p.country = %(country)s)
 """
 )
 
@@ -136,7 +186,12 @@ def affected_parameters(crisis: Crisis, user: User, *, include_country_only: boo
     """Parameters of AFFECTED_CTE for this crisis as seen by this user."""
     window = crisis_window(crisis)
     countries = user.jurisdiction()
+    # Minors: under 18 on the crisis's first day, read from the month of birth (the day
+    # is encrypted), so someone turning 18 in that month still counts as a minor.
+    first_month = window.start.replace(day=1)
     return {
+        "confirmed_since": add_months(timezone.now(), -settings.RESIDENCE_CONFIRM_MONTHS),
+        "minor_born_since": first_month.replace(year=first_month.year - 18),
         "crisis": crisis.pk,
         "start": window.start,
         "end": window.end,
@@ -148,31 +203,54 @@ def affected_parameters(crisis: Crisis, user: User, *, include_country_only: boo
     }
 
 
+KINDS = {1: "travelling", 2: "resident", 3: "unconfirmed"}
+
+
+@dataclass
+class PersonCounts:
+    """The people of one cell: minors among them, and each counted once as travelling, resident or unconfirmed."""
+
+    persons: int = 0
+    minors: int = 0
+    travelling: int = 0
+    resident: int = 0
+    unconfirmed: int = 0
+
+
 @dataclass(frozen=True)
 class AffectedCounts:
-    located: dict[tuple[str, str], int]  # (country, precision) -> travellers
-    country_only: dict[str, int]  # country -> travellers
+    located: dict[tuple[str, str], int]  # (country, precision) -> registrations
+    country_only: dict[str, int]  # country -> registrations
+    located_persons: dict[str, PersonCounts] = field(default_factory=dict)  # country -> its people
+    country_only_persons: dict[str, PersonCounts] = field(default_factory=dict)
 
 
 def affected_counts(*, crisis: Crisis, user: User) -> AffectedCounts:
-    located: dict[tuple[str, str], int] = {}
-    country_only: dict[str, int] = {}
+    counts = AffectedCounts(located={}, country_only={})
     with connection.cursor() as cursor:
         cursor.execute(COUNTS_SQL, affected_parameters(crisis, user, include_country_only=True))
-        for kind, country, precision, count in cursor.fetchall():
-            if kind == "located":
-                located[(country, precision)] = count
+        for located, country, precision, kind, registrations, persons, minors in cursor.fetchall():
+            if located:
+                if registrations:
+                    counts.located[(country, precision)] = counts.located.get((country, precision), 0) + registrations
+                cells = counts.located_persons
             else:
-                country_only[country] = count
-    return AffectedCounts(located=located, country_only=country_only)
+                if registrations:
+                    counts.country_only[country] = counts.country_only.get(country, 0) + registrations
+                cells = counts.country_only_persons
+            cell = cells.setdefault(country, PersonCounts())
+            cell.persons += persons
+            cell.minors += minors
+            setattr(cell, KINDS[kind], getattr(cell, KINDS[kind]) + persons)
+    return counts
 
 
 def affected_traveller_ids(
     *, crisis: Crisis, user: User, country: str = "", include_country_only: bool
-) -> list[tuple[uuid.UUID, str]]:
-    """(traveller id, "located" | "country_only") of everyone affected, for a reveal or a campaign."""
+) -> list[tuple[uuid.UUID, str, int]]:
+    """(traveller id, "located" | "country_only", persons) of each affected registration, for a reveal."""
     with connection.cursor() as cursor:
         cursor.execute(
             IDS_SQL, affected_parameters(crisis, user, include_country_only=include_country_only, country=country)
         )
-        return [(row[0], row[1]) for row in cursor.fetchall()]
+        return [(row[0], row[1], row[2]) for row in cursor.fetchall()]

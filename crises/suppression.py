@@ -59,3 +59,56 @@ def flattened(cells: dict[str, Cell]) -> dict[str, Any]:
 def threshold_for(user: User) -> int | None:
     """k for this caller's counts: analysts see counts from 1 to k-1 hidden, other staff see them all."""
     return settings.SUPPRESS_BELOW if user.role == Role.ANALYST else None
+
+
+TOTAL = ""  # the row of a grid's totals
+
+
+def suppress_grid(
+    rows: dict[str, dict[str, int]], columns: tuple[str, ...], groups: dict[str, tuple[str, ...]], k: int
+) -> tuple[dict[str, Cell], dict[str, dict[str, Cell]]]:
+    """Suppression over a table: rows (countries) by columns (registrations, persons, minors, ...).
+
+    Each column is a breakdown of its total over the rows, and in every row (the totals'
+    too) each of ``groups`` splits a parent column into children (persons into
+    travelling, resident, unconfirmed). Primary suppression hides counts from 1 to k-1;
+    under a hidden parent every non-zero child is hidden; and wherever one line (a
+    column, or a group in a row) would show all but one of its hidden cells, its
+    next-smallest non-zero cell is hidden too, again until no line changes, so no
+    hidden count is the difference of visible ones along any line.
+
+    Returns the totals' cells and each row's.
+    """
+    grid = {**rows, TOTAL: {column: sum(row[column] for row in rows.values()) for column in columns}}
+    hidden = {(row, column) for row, values in grid.items() for column in columns if _primary(values[column], k)}
+
+    def hide_smallest_beside_a_lone_one(line: list[tuple[str, str]]) -> None:
+        if sum(cell in hidden for cell in line) != 1:
+            return
+        visible = sorted((grid[row][column], row, column) for row, column in line if (row, column) not in hidden)
+        smallest = next(((row, column) for count, row, column in visible if count > 0), None)
+        if smallest is not None:
+            hidden.add(smallest)
+
+    while True:
+        before = len(hidden)
+        for column in columns:
+            line = [(row, column) for row in rows]
+            if (TOTAL, column) in hidden:
+                hidden.update(cell for cell in line if grid[cell[0]][column])
+            else:
+                hide_smallest_beside_a_lone_one(line)
+        for row in grid:
+            for parent, children in groups.items():
+                line = [(row, child) for child in children]
+                if (row, parent) in hidden:
+                    hidden.update(cell for cell in line if grid[row][cell[1]])
+                else:
+                    hide_smallest_beside_a_lone_one(line)
+        if len(hidden) == before:
+            break
+
+    def cells(row: str) -> dict[str, Cell]:
+        return {c: Cell(None, True) if (row, c) in hidden else Cell(grid[row][c], False) for c in columns}
+
+    return cells(TOTAL), {row: cells(row) for row in rows}

@@ -102,14 +102,21 @@ def render_within(template: str, *, given_name: str, checkin_url: str, limit: in
     return text[:limit] if limit else text
 
 
-def checkin_token(campaign_id: object, traveller_id: object) -> str:
-    return signing.dumps([str(campaign_id), str(traveller_id)], salt=CHECKIN_SALT, compress=True)
+def checkin_token(campaign_id: object, traveller_id: object, companion_id: object | None = None) -> str:
+    """A registrant's link (it answers for their companions in the area too), or a companion's own."""
+    payload = [str(campaign_id), str(traveller_id)] + ([str(companion_id)] if companion_id else [])
+    return signing.dumps(payload, salt=CHECKIN_SALT, compress=True)
 
 
-def read_checkin_token(token: str, *, max_age_seconds: int) -> tuple[str, str]:
-    """(campaign id, traveller id); raises signing.SignatureExpired or signing.BadSignature."""
-    campaign_id, traveller_id = signing.loads(token, salt=CHECKIN_SALT, max_age=max_age_seconds)
-    return campaign_id, traveller_id
+def read_checkin_token(token: str, *, max_age_seconds: int) -> tuple[str, str, str | None]:
+    """(campaign id, traveller id, companion id or None); raises signing.SignatureExpired or signing.BadSignature.
+
+    Links sent before companions existed name two ids; they still work.
+    """
+    payload = signing.loads(token, salt=CHECKIN_SALT, max_age=max_age_seconds)
+    if not isinstance(payload, list) or len(payload) not in (2, 3):
+        raise ValueError("not a check-in token")
+    return payload[0], payload[1], payload[2] if len(payload) == 3 else None
 
 
 def checkin_url(token: str) -> str:

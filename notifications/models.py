@@ -29,7 +29,11 @@ class Campaign(models.Model):
     ask_checkin = models.BooleanField(default=False)
     include_country_only = models.BooleanField(default=False)
     status = models.CharField(max_length=8, choices=CampaignStatus.choices, default=CampaignStatus.QUEUED)
+    # People messaged, each once (a registrant, a companion with their own contact).
     recipients = models.PositiveIntegerField(default=0)
+    # People whose answer is awaited: everyone a reached registrant answers for, and each
+    # companion reached whose registrant is not (Delivery.persons).
+    persons = models.PositiveIntegerField(default=0)
     idempotency_key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -61,7 +65,10 @@ class DeliveryStatus(models.TextChoices):
 
 
 class Delivery(models.Model):
-    """One message to one traveller on one channel. Holds ids and outcomes, no contact data."""
+    """One message to one person (a registrant, or one of their companions) on one channel.
+
+    Holds ids and outcomes, no contact data.
+    """
 
     id = models.BigAutoField(primary_key=True)
     # A campaign to a million people writes a million rows in one statement, so each
@@ -82,6 +89,14 @@ class Delivery(models.Model):
     traveller = models.ForeignKey(
         "registrations.Traveller", on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
+    # The companion the message goes to; NULL for the registrant. Not a foreign key: a
+    # companion removed from the register leaves the delivery, cancelled at send time.
+    companion_id = models.UUIDField(null=True, blank=True)
+    # On the first delivery to each person, the people their answer stands for, once per
+    # campaign (the campaign's `persons` is their sum); 0 on the others. A registrant's
+    # first delivery also lists the companions their link answers for.
+    persons = models.PositiveSmallIntegerField(default=0)
+    covers = ArrayField(models.UUIDField(), null=True, blank=True)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -95,7 +110,11 @@ class Delivery(models.Model):
         constraints = [
             # Traveller first: the fan-out inserts in traveller order, so the index fills in
             # order rather than at random, and erasure finds a person's deliveries with it.
-            models.UniqueConstraint(fields=["traveller", "campaign", "channel"], name="delivery_once_per_channel"),
+            models.UniqueConstraint(
+                fields=["traveller", "campaign", "companion_id", "channel"],
+                name="delivery_once_per_person_and_channel",
+                nulls_distinct=False,
+            ),
         ]
         indexes = [
             models.Index(
@@ -113,12 +132,21 @@ class CheckInStatus(models.TextChoices):
 
 
 class CheckIn(models.Model):
+    """One person's answer to one campaign: the registrant's (companion_id NULL) or a companion's."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="checkins")
     traveller = models.ForeignKey("registrations.Traveller", on_delete=models.CASCADE, related_name="checkins")
+    companion_id = models.UUIDField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=CheckInStatus.choices)
     message_enc = models.BinaryField(null=True)  # under the traveller's data key
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["campaign", "traveller"], name="checkin_once_per_campaign")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "traveller", "companion_id"],
+                name="checkin_once_per_person_and_campaign",
+                nulls_distinct=False,
+            )
+        ]

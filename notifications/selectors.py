@@ -48,11 +48,13 @@ def campaign_progress(campaign: Campaign, *, suppress_below: int | None = None) 
 
 def _suppressed(progress: dict, k: int) -> dict:
     recipients = suppress_total(progress["recipients"], k)
+    persons = suppress_total(progress["persons"], k)
     statuses = ("queued", "sent", "failed", "dead", "cancelled")
     cells = suppress_under({name: progress[name] for name in statuses}, k, total_hidden=recipients.suppressed)
-    out = {**progress, **flattened({"recipients": recipients, **cells})}
+    out = {**progress, **flattened({"recipients": recipients, "persons": persons, **cells})}
     if progress["checkins"] is not None:
-        answers = suppress_under(progress["checkins"], k, total_hidden=recipients.suppressed)
+        # The answers break down the people whose answer is awaited.
+        answers = suppress_under(progress["checkins"], k, total_hidden=persons.suppressed)
         out["checkins"] = flattened(answers)
     return out
 
@@ -68,33 +70,41 @@ def _campaign_counts(campaign: Campaign) -> dict:
     answers = dict(CheckIn.objects.filter(campaign=campaign).values_list("status").annotate(n=Count("id")))
     safe, need_help = answers.get("safe", 0), answers.get("need_help", 0)
     checkins = (
-        {"safe": safe, "need_help": need_help, "no_response": max(0, campaign.recipients - safe - need_help)}
+        {"safe": safe, "need_help": need_help, "no_response": max(0, campaign.persons - safe - need_help)}
         if campaign.ask_checkin
         else None
     )
-    return {"id": str(campaign.pk), "status": campaign.status, "recipients": campaign.recipients, **counts,
-            "checkins": checkins}  # fmt: skip
+    return {"id": str(campaign.pk), "status": campaign.status, "recipients": campaign.recipients,
+            "persons": campaign.persons, **counts, "checkins": checkins}  # fmt: skip
 
 
 # Only the campaigns of the caller's post (all of them for an admin: %(post)s NULL),
-# as campaigns_visible_to: another post's check-ins are not this post's counts.
+# as campaigns_visible_to: another post's check-ins are not this post's counts. The
+# people asked are those each campaign counted (Delivery.persons, Delivery.covers),
+# each person once over the campaigns, with their latest answer.
 CRISIS_CHECKINS_SQL = """
 WITH campaigns AS (
     SELECT c.id, c.first_delivery_id, c.last_delivery_id, c.ask_checkin
     FROM notifications_campaign c JOIN accounts_user u ON u.id = c.created_by_id
     WHERE c.crisis_id = %(crisis)s AND (%(post)s::uuid IS NULL OR u.post_id = %(post)s::uuid)
 ), asked AS (
-    SELECT DISTINCT d.traveller_id FROM campaigns c
+    SELECT DISTINCT d.traveller_id, coalesce(who.companion_id, %(registrant)s::uuid) AS person
+    FROM campaigns c
     JOIN notifications_delivery d
       ON d.id BETWEEN c.first_delivery_id AND c.last_delivery_id AND d.campaign_id = c.id
-    WHERE c.ask_checkin
+    CROSS JOIN LATERAL (SELECT d.companion_id UNION ALL SELECT unnest(d.covers)) AS who(companion_id)
+    WHERE c.ask_checkin AND d.persons > 0
 ), latest AS (
-    SELECT DISTINCT ON (ci.traveller_id) ci.traveller_id, ci.status
+    SELECT DISTINCT ON (ci.traveller_id, person) ci.traveller_id,
+           coalesce(ci.companion_id, %(registrant)s::uuid) AS person, ci.status
     FROM notifications_checkin ci JOIN campaigns c ON c.id = ci.campaign_id
-    ORDER BY ci.traveller_id, ci.updated_at DESC
+    ORDER BY ci.traveller_id, person, ci.updated_at DESC
 )
-SELECT coalesce(l.status, 'no_response'), count(*) FROM asked a LEFT JOIN latest l USING (traveller_id) GROUP BY 1
+SELECT coalesce(l.status, 'no_response'), count(*) FROM asked a LEFT JOIN latest l USING (traveller_id, person)
+GROUP BY 1
 """
+# Stands for the registrant (companion_id NULL) where a join needs a value: no companion has it.
+REGISTRANT = uuid.UUID(int=0)
 
 
 def crisis_checkins(*, crisis: Crisis, user: User) -> dict[str, int] | None:
@@ -104,7 +114,7 @@ def crisis_checkins(*, crisis: Crisis, user: User) -> dict[str, int] | None:
     """
     post = None if user.role == Role.ADMIN else user.post_id
     with connection.cursor() as cursor:
-        cursor.execute(CRISIS_CHECKINS_SQL, {"crisis": crisis.pk, "post": post})
+        cursor.execute(CRISIS_CHECKINS_SQL, {"crisis": crisis.pk, "post": post, "registrant": REGISTRANT})
         rows = dict(cursor.fetchall())
     if not rows:
         return None
@@ -115,15 +125,16 @@ def crisis_checkins(*, crisis: Crisis, user: User) -> dict[str, int] | None:
     }
 
 
-def latest_checkins(crisis: Crisis, traveller_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """Each traveller's latest answer about the crisis, over all its campaigns (a reveal shows it)."""
+def latest_checkins(crisis: Crisis, traveller_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, uuid.UUID | None], str]:
+    """Each person's latest answer about the crisis, over all its campaigns (a reveal shows it), by
+    (registration, companion or None for the registrant)."""
     answers = (
         CheckIn.objects.filter(campaign__crisis=crisis, traveller_id__in=traveller_ids)
-        .order_by("traveller_id", "-updated_at")
-        .distinct("traveller_id")
-        .values_list("traveller_id", "status")
+        .order_by("traveller_id", "companion_id", "-updated_at")
+        .distinct("traveller_id", "companion_id")
+        .values_list("traveller_id", "companion_id", "status")
     )
-    return dict(answers)
+    return {(traveller_id, companion_id): status for traveller_id, companion_id, status in answers}
 
 
 # --- A person's own rows, for their export (privacy.services.export) --------------------
@@ -145,6 +156,7 @@ def traveller_checkins(*, traveller_id: uuid.UUID, cipher: Cipher) -> list[dict[
         {
             "campaign_id": str(checkin.campaign_id),
             "crisis": {"id": str(checkin.crisis_id), "title": checkin.crisis_title},
+            "companion": str(checkin.companion_id) if checkin.companion_id else None,
             "status": checkin.status,
             "message": unseal(cipher, checkin, "message"),
             # A check-in keeps only the time of its latest answer (no creation time is stored).
@@ -161,6 +173,7 @@ def traveller_deliveries(*, traveller_id: uuid.UUID) -> list[dict[str, Any]]:
         .order_by("id")
         .values(
             "campaign_id",
+            "companion_id",
             "channel",
             "status",
             "attempts",
@@ -177,6 +190,7 @@ def traveller_deliveries(*, traveller_id: uuid.UUID) -> list[dict[str, Any]]:
         {
             "campaign_id": str(row["campaign_id"]),
             "crisis": {"id": str(row["crisis_id"]), "title": row["crisis_title"]},
+            "companion": str(row["companion_id"]) if row["companion_id"] else None,
             "channel": row["channel"],
             "status": row["status"],
             "attempts": row["attempts"],

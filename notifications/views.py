@@ -22,6 +22,11 @@ TEXT = {
         "change": "You can change your answer until the embassy closes this check-in.",
         "gone": "This check-in link is no longer valid.",
         "missing": "This check-in link is not valid.",
+        "all_safe": "We are all safe",
+        "with_you": "The people registered with you:",
+        "is_safe": "Safe",
+        "needs_help": "Needs help",
+        "no_answer": "no answer yet",
     },
     "fr": {
         "title": "Êtes-vous en sécurité ?",
@@ -34,6 +39,11 @@ TEXT = {
         "change": "Vous pouvez modifier votre réponse jusqu'à la clôture par l'ambassade.",
         "gone": "Ce lien n'est plus valable.",
         "missing": "Ce lien n'est pas valable.",
+        "all_safe": "Nous sommes tous en sécurité",
+        "with_you": "Les personnes inscrites avec vous :",
+        "is_safe": "En sécurité",
+        "needs_help": "A besoin d'aide",
+        "no_answer": "pas encore de réponse",
     },
     "es": {
         "title": "¿Está a salvo?",
@@ -46,6 +56,11 @@ TEXT = {
         "change": "Puede cambiar su respuesta hasta que la embajada cierre este control.",
         "gone": "Este enlace ya no es válido.",
         "missing": "Este enlace no es válido.",
+        "all_safe": "Todos estamos a salvo",
+        "with_you": "Las personas inscritas con usted:",
+        "is_safe": "A salvo",
+        "needs_help": "Necesita ayuda",
+        "no_answer": "sin respuesta aún",
     },
 }
 
@@ -65,25 +80,41 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def checkin_page(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        campaign, traveller = checkins.checkin_context(token)
+        link = checkins.checkin_context(token)
     except DomainError as error:
         lang, text = _text(request.headers.get("Accept-Language", "en")[:2])
         message = text["gone"] if error.status == 410 else text["missing"]
         page = render(request, "notifications/checkin.html", {"lang": lang, "t": text, "problem": message})
         page.status_code = error.status
         return _no_store(page)
-    lang, text = _text(traveller.language)
-    context = {"lang": lang, "t": text, "intro": text["intro"].format(crisis=campaign.crisis.title)}
+    language = link.companion.language if link.companion is not None and link.companion.language else None
+    lang, text = _text(language or link.traveller.language)
+    context: dict = {"lang": lang, "t": text, "intro": text["intro"].format(crisis=link.campaign.crisis.title)}
     if request.method == "POST":
-        status = request.POST.get("status", "")
-        answer = request.POST.get("message", "")[:500] or None
         try:
-            checkins.checkin_record(token=token, status=status, message=answer)
+            checkins.checkin_record(
+                token=token, message=request.POST.get("message", "")[:500] or None, **_posted(request)
+            )
         except DomainError as error:
             page = render(request, "notifications/checkin.html", {**context, "problem": error.message})
             page.status_code = error.status
             return _no_store(page)
-    current = checkins.current_checkin(campaign, traveller)
-    if current is not None:
-        context["answered"] = text["thanks_safe"] if current.status == "safe" else text["thanks_help"]
+    answers = checkins.checkin_answers(link)
+    if answers["status"] is not None:
+        context["answered"] = text["thanks_safe"] if answers["status"] == "safe" else text["thanks_help"]
+    labels = {"safe": text["is_safe"], "need_help": text["needs_help"], None: text["no_answer"]}
+    context["others"] = [
+        {"id": person["id"], "name": person["given_name"], "answer": labels[person["status"]]}
+        for person in answers["persons"][1:]
+    ]
     return _no_store(render(request, "notifications/checkin.html", context))
+
+
+def _posted(request: HttpRequest) -> dict:
+    """The form's answer: the holder's own (status), everyone's (all), or one other person's ("<id>:<status>")."""
+    if "all" in request.POST:
+        return {"all": request.POST["all"]}
+    if "person" in request.POST:
+        person, _, status = request.POST["person"].partition(":")
+        return {"persons": {person: status}}
+    return {"status": request.POST.get("status", "")}

@@ -143,6 +143,47 @@ def companion_as_dict(*, companion: Companion, cipher: Cipher) -> dict[str, Any]
     }
 
 
+def disclosure_of(*, traveller: Traveller, cipher: Cipher) -> dict[str, Any]:
+    """Whom the ministry may tell about the registrant (the default when they said nothing)."""
+    stored = unseal(cipher, traveller, "disclosure")
+    return json.loads(stored) if stored else DEFAULT_DISCLOSURE
+
+
+def registration_companions(ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Companion]]:
+    """These companions, by registration, in the order they were added."""
+    grouped: dict[uuid.UUID, list[Companion]] = {}
+    for companion in Companion.objects.filter(pk__in=ids).order_by("created_at", "id"):
+        grouped.setdefault(companion.traveller_id, []).append(companion)
+    return grouped
+
+
+def age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def companion_for_reveal(*, companion: Companion, cipher: Cipher, today: date) -> dict[str, Any]:
+    """What a reveal shows of a companion: name, relation, age, their own phone and email, whom to tell.
+
+    Never the date of birth (the age is enough to find a seat), the passport or an address.
+    """
+    born = unseal(cipher, companion, "date_of_birth")
+    disclosure = unseal(cipher, companion, "disclosure")
+    return {
+        "given_name": unseal(cipher, companion, "given_name"),
+        "family_name": unseal(cipher, companion, "family_name"),
+        "relation": unseal(cipher, companion, "relation"),
+        "age": age_on(date.fromisoformat(born), today) if born else None,
+        "phone": unseal(cipher, companion, "phone"),
+        "email": unseal(cipher, companion, "email"),
+        "disclosure": json.loads(disclosure) if disclosure else DEFAULT_DISCLOSURE,
+    }
+
+
+def companions_by_id(ids: list[uuid.UUID]) -> dict[uuid.UUID, Companion]:
+    """Companions by id, for the send of their messages (their registration's key decrypts them)."""
+    return Companion.objects.in_bulk(ids) if ids else {}
+
+
 def residences_of(*, user: User) -> QuerySet[Residence]:
     return (
         Residence.objects.filter(traveller__user=user)
@@ -204,13 +245,22 @@ class Contact:
     language: str
 
 
-def contact_of(*, traveller: Traveller, family_name: bool = False) -> Contact:
-    """The traveller's contact details; a failed decryption raises (consular.crypto.DecryptionError).
+def contact_of(*, traveller: Traveller, family_name: bool = False, companion: Companion | None = None) -> Contact:
+    """The traveller's (or one of their companions') contact details; a failed decryption raises
+    (consular.crypto.DecryptionError).
 
     The family name only when asked (a reveal): a message greets by the given name, and
     what is not needed is not decrypted.
     """
     cipher = traveller.data_key.cipher()
+    if companion is not None:
+        return Contact(
+            given_name=unseal(cipher, companion, "given_name"),
+            family_name=unseal(cipher, companion, "family_name") if family_name else None,
+            phone=unseal(cipher, companion, "phone"),
+            email=unseal(cipher, companion, "email"),
+            language=companion.language or traveller.language,
+        )
     return Contact(
         given_name=unseal(cipher, traveller, "given_name"),
         family_name=unseal(cipher, traveller, "family_name") if family_name else None,

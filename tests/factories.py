@@ -127,6 +127,33 @@ def registered_citizen(
     return user
 
 
+def household(
+    *,
+    companions: list[dict[str, Any]],
+    trips: list[dict[str, Any]] | None = None,
+    residences: list[dict[str, Any]] | None = None,
+    profile: dict[str, Any] | None = None,
+    email: str | None = None,
+) -> tuple[User, list[str]]:
+    """A citizen registered with companions, written through the services as the API would.
+
+    Every trip and residence names all the companions unless it says otherwise. Returns the
+    citizen and the companions' ids (as text, as the API gives them).
+    """
+    from registrations.services.companions import companion_create
+    from registrations.services.residences import residence_create
+
+    user = registered_citizen(email=email, profile=profile, trips=[])
+    ids = [str(companion_create(user=user, data=companion).pk) for companion in companions]
+    from registrations.services.trips import trip_create
+
+    for trip in trips if trips is not None else [trip_payload()]:
+        trip_create(user=user, data={"companions": ids, **trip})
+    for residence in residences or []:
+        residence_create(user=user, data={"companions": ids, **residence})
+    return user, ids
+
+
 _travellers = iter(range(10**9))
 
 

@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.notifications.serializers import CheckInCounts
+from api.registrations.serializers import DisclosureSchema
 from api.serializers import StrictBooleanField, StrictCharField, StrictInputSerializer
 from consular.validation import country_codes
 from crises.models import Crisis, RevealRequest, Severity, Status
@@ -165,10 +166,27 @@ class RevealRequestOutput(serializers.ModelSerializer):
         return len(request.traveller_ids)
 
 
-class CountryCount(serializers.Serializer):
+class PersonCountsFields(serializers.Serializer):
+    """People, each counted once: the registrants and the companions on the matching trips or residences."""
+
+    persons = serializers.IntegerField(allow_null=True, help_text="Registrants and their companions, each once.")
+    persons_suppressed = serializers.BooleanField(required=False)
+    minors = serializers.IntegerField(allow_null=True, help_text="Under 18 on the crisis's first day (by month).")
+    minors_suppressed = serializers.BooleanField(required=False)
+    travelling = serializers.IntegerField(allow_null=True, help_text="Placed by a trip.")
+    travelling_suppressed = serializers.BooleanField(required=False)
+    resident = serializers.IntegerField(allow_null=True, help_text="Placed by a confirmed residence.")
+    resident_suppressed = serializers.BooleanField(required=False)
+    unconfirmed = serializers.IntegerField(
+        allow_null=True, help_text="Placed by a residence not confirmed for RESIDENCE_CONFIRM_MONTHS."
+    )
+    unconfirmed_suppressed = serializers.BooleanField(required=False)
+
+
+class CountryCount(PersonCountsFields):
     country = serializers.CharField(help_text="ISO 3166-1 alpha-2")
-    count = serializers.IntegerField(allow_null=True)
-    suppressed = serializers.BooleanField(required=False)
+    count = serializers.IntegerField(allow_null=True, help_text="Registrations.")
+    suppressed = serializers.BooleanField(required=False, help_text="`count` is suppressed.")
 
 
 class PrecisionCounts(serializers.Serializer):
@@ -178,8 +196,8 @@ class PrecisionCounts(serializers.Serializer):
     city_suppressed = serializers.BooleanField(required=False)
 
 
-class CountryOnlyCounts(serializers.Serializer):
-    total = serializers.IntegerField(allow_null=True)
+class CountryOnlyCounts(PersonCountsFields):
+    total = serializers.IntegerField(allow_null=True, help_text="Registrations.")
     total_suppressed = serializers.BooleanField(required=False)
     by_country = CountryCount(many=True)
 
@@ -206,6 +224,27 @@ class RevealedStay(serializers.Serializer):
     end_date = serializers.DateField()
 
 
+class RevealedResidence(serializers.Serializer):
+    country = serializers.CharField()
+    city = serializers.CharField(allow_null=True)
+    since = serializers.DateField()
+    until = serializers.DateField(allow_null=True)
+    unconfirmed = serializers.BooleanField(help_text="Not confirmed for RESIDENCE_CONFIRM_MONTHS.")
+
+
+class RevealedCompanion(serializers.Serializer):
+    """A companion on a matching trip or residence: never date of birth, passport or address."""
+
+    given_name = serializers.CharField(allow_null=True)
+    family_name = serializers.CharField(allow_null=True)
+    relation = serializers.CharField(allow_null=True)
+    age = serializers.IntegerField(allow_null=True, help_text="In whole years, today.")
+    phone = serializers.CharField(allow_null=True, help_text="Their own, if any.")
+    email = serializers.CharField(allow_null=True, help_text="Their own, if any.")
+    disclosure = DisclosureSchema()
+    checkin = serializers.ChoiceField(choices=CheckInStatus.choices, allow_null=True)
+
+
 class RevealedTraveller(serializers.Serializer):
     """The minimal contact record: never passport number, date of birth, address or emergency contact."""
 
@@ -215,7 +254,10 @@ class RevealedTraveller(serializers.Serializer):
     phone = serializers.CharField(allow_null=True)
     email = serializers.CharField(allow_null=True)
     language = serializers.CharField()
+    disclosure = DisclosureSchema(help_text="Whom the ministry may tell about the registrant.")
     stays = RevealedStay(many=True)
+    residences = RevealedResidence(many=True)
+    companions = RevealedCompanion(many=True, help_text="The people on the matching trips and residences.")
     checkin = serializers.ChoiceField(choices=CheckInStatus.choices, allow_null=True)
 
 

@@ -31,7 +31,12 @@ _IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{8,100}")
 
 
 def _accepted(campaign) -> Response:
-    body = {"id": str(campaign.pk), "status": campaign.status, "recipients": campaign.recipients}
+    body = {
+        "id": str(campaign.pk),
+        "status": campaign.status,
+        "recipients": campaign.recipients,
+        "persons": campaign.persons,
+    }
     return Response(body, status=status.HTTP_202_ACCEPTED)
 
 
@@ -125,9 +130,8 @@ class CheckInView(APIView):
         return response
 
     def _answer(self, token: str) -> dict:
-        campaign, traveller = checkins.checkin_context(token)
-        current = checkins.current_checkin(campaign, traveller)
-        return {"crisis": campaign.crisis.title, "status": current.status if current else None}
+        link = checkins.checkin_context(token)
+        return {"crisis": link.campaign.crisis.title, **checkins.checkin_answers(link)}
 
     @extend_schema(responses={200: CheckInAnswerOutput, **errors({404: FORGED, 410: GONE})})
     def get(self, request: Request, token: str) -> Response:
@@ -142,5 +146,6 @@ class CheckInView(APIView):
         checkins.checkin_context(token)  # a forged or expired token is refused before the body is read
         data = CheckInInput(data=request.data)
         data.is_valid(raise_exception=True)
-        checkins.checkin_record(token=token, **data.validated_data)
+        answers = {name: value for name, value in data.validated_data.items() if value is not None}
+        checkins.checkin_record(token=token, **answers)
         return Response(self._answer(token))

@@ -370,6 +370,7 @@ class ExportedCrisis(serializers.Serializer):
 class ExportedCheckIn(serializers.Serializer):
     campaign_id = serializers.UUIDField()
     crisis = ExportedCrisis()
+    companion = serializers.UUIDField(allow_null=True, help_text="Whose answer: a companion's, or null: yours.")
     status = serializers.ChoiceField(choices=CheckInStatus.choices)
     message = serializers.CharField(allow_null=True)
     updated_at = serializers.DateTimeField()
@@ -378,6 +379,7 @@ class ExportedCheckIn(serializers.Serializer):
 class ExportedDelivery(serializers.Serializer):
     campaign_id = serializers.UUIDField()
     crisis = ExportedCrisis()
+    companion = serializers.UUIDField(allow_null=True, help_text="To whom: a companion, or null: you.")
     channel = serializers.ChoiceField(choices=Channel.choices)
     status = serializers.ChoiceField(choices=DeliveryStatus.choices)
     attempts = serializers.IntegerField()

@@ -19,8 +19,8 @@ from consular.errors import DomainError
 from consular.models import AuditEntry
 from crises import hooks, selectors
 from crises.models import Crisis, RevealRequest, RevealStatus, Status
-from registrations.models import Stay, Traveller
-from registrations.selectors import contact_of
+from registrations.models import Residence, Stay, Traveller
+from registrations.selectors import companion_for_reveal, contact_of, disclosure_of, registration_companions
 
 MIN_REASON_LENGTH = 20
 REVEAL_APPROVAL_VALID_FOR = timedelta(hours=24)
@@ -44,12 +44,12 @@ def _check_reason(reason: Any) -> str:
     return reason.strip()
 
 
-# The stays that made each revealed traveller affected, by the same rules as the
-# join (crises.selectors): in the caller's jurisdiction, and country-precision
-# stays only when the reveal asked for them. A traveller also staying in another
-# post's countries shows only the stays this caller may see.
+# The stays and residences that made each revealed registration affected, by the same
+# rules as the join (crises.selectors): in the caller's jurisdiction, and country
+# precision only when the reveal asked for it. A traveller also staying in another
+# post's countries shows only what this caller may see.
 _STAYS_SQL = """
-SELECT s.id, s.traveller_id, s.country, s.city_enc, s.start_date, s.end_date
+SELECT s.id, s.traveller_id, s.trip_id, s.country, s.city_enc, s.start_date, s.end_date
 FROM registrations_stay s
 JOIN crises_crisis c ON c.id = %(crisis)s
 WHERE s.traveller_id = ANY(%(ids)s)
@@ -60,19 +60,55 @@ WHERE s.traveller_id = ANY(%(ids)s)
 ORDER BY s.traveller_id, s.start_date
 """
 
+_RESIDENCES_SQL = """
+SELECT r.id, r.traveller_id, r.country, r.city_enc, r.since, r.until, r.confirmed_at < %(confirmed_since)s
+FROM registrations_residence r
+JOIN crises_crisis c ON c.id = %(crisis)s
+WHERE r.traveller_id = ANY(%(ids)s)
+  AND r.since <= %(end)s AND (r.until IS NULL OR r.until >= %(start)s)
+  AND (%(all_countries)s OR r.country = ANY(%(jurisdiction)s))
+  AND ((r.precision IN ('point', 'city') AND ST_Intersects(c.area, r.point))
+       OR (%(include_country_only)s AND r.precision = 'country' AND r.country = ANY(c.countries)))
+ORDER BY r.traveller_id, r.since
+"""
+
+# The companions on those trips and residences.
+_COMPANIONS_SQL = """
+SELECT companion_id FROM registrations_trip_companions WHERE trip_id = ANY(%(trips)s)
+UNION
+SELECT companion_id FROM registrations_residence_companions WHERE residence_id = ANY(%(residences)s)
+"""
+
 
 def reveal_records(
     *, crisis: Crisis, user: User, traveller_ids: list[uuid.UUID], include_country_only: bool
 ) -> list[dict[str, Any]]:
-    """The minimal contact record of each traveller: never passport, date of birth or address."""
-    parameters = selectors.affected_parameters(crisis, user, include_country_only=include_country_only)
+    """The minimal contact record of each registration and of the companions in the area with it:
+    never passport, date of birth or address."""
+    parameters = {
+        **selectors.affected_parameters(crisis, user, include_country_only=include_country_only),
+        "ids": traveller_ids,
+    }
     stays: dict[uuid.UUID, list[tuple]] = {}
+    residences: dict[uuid.UUID, list[tuple]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(_STAYS_SQL, {**parameters, "ids": traveller_ids})
-        for stay_id, traveller_id, country, city_enc, start, end in cursor.fetchall():
+        cursor.execute(_STAYS_SQL, parameters)
+        trips = set()
+        for stay_id, traveller_id, trip_id, country, city_enc, start, end in cursor.fetchall():
             stays.setdefault(traveller_id, []).append((stay_id, country, city_enc, start, end))
+            trips.add(trip_id)
+        cursor.execute(_RESIDENCES_SQL, parameters)
+        for row in cursor.fetchall():
+            residences.setdefault(row[1], []).append(row)
+        cursor.execute(
+            _COMPANIONS_SQL,
+            {"trips": list(trips), "residences": [row[0] for rows in residences.values() for row in rows]},
+        )
+        companion_ids = [row[0] for row in cursor.fetchall()]
+    companions = registration_companions(companion_ids)
     records = []
     checkins = hooks.latest_checkins(crisis, traveller_ids)
+    today = timezone.localdate()
     for traveller in Traveller.objects.filter(pk__in=traveller_ids).select_related("data_key").order_by("ref"):
         cipher = traveller.data_key.cipher()
         contact = contact_of(traveller=traveller, family_name=True)
@@ -84,6 +120,7 @@ def reveal_records(
                 "phone": contact.phone,
                 "email": contact.email,
                 "language": contact.language,
+                "disclosure": disclosure_of(traveller=traveller, cipher=cipher),
                 "stays": [
                     {
                         "country": country,
@@ -93,43 +130,76 @@ def reveal_records(
                     }
                     for stay_id, country, city_enc, start, end in stays.get(traveller.pk, [])
                 ],
-                "checkin": checkins.get(traveller.pk),
+                "residences": [
+                    {
+                        "country": country,
+                        "city": unseal(cipher, Residence(id=residence_id, city_enc=city_enc), "city"),
+                        "since": since.isoformat(),
+                        "until": until.isoformat() if until else None,
+                        "unconfirmed": unconfirmed,
+                    }
+                    for residence_id, _, country, city_enc, since, until, unconfirmed in residences.get(
+                        traveller.pk, []
+                    )
+                ],
+                "companions": [
+                    {
+                        **companion_for_reveal(companion=companion, cipher=cipher, today=today),
+                        "checkin": checkins.get((traveller.pk, companion.pk)),
+                    }
+                    for companion in companions.get(traveller.pk, [])
+                ],
+                "checkin": checkins.get((traveller.pk, None)),
             }
         )
     return records
 
 
 def _audit_reveal(*, user: User, crisis: Crisis, records: list[dict], reason: str, extra: dict) -> int:
+    persons = {record["ref"]: 1 + len(record["companions"]) for record in records}
     entry = audit_record(
         actor=user,
         action="reveal",
         object_type="crisis",
         object_id=crisis.pk,
-        details={"reason": reason, "count": len(records), "refs": [r["ref"] for r in records], **extra},
+        details={
+            "reason": reason,
+            "count": len(records),
+            "refs": [r["ref"] for r in records],
+            # People per registration: the approval threshold counts people, not registrations.
+            "persons": persons,
+            **extra,
+        },
     )
     return entry.pk
 
 
-def _revealed_recently(user: User) -> set[str]:
-    """References revealed to this user without approval in the last REVEAL_WINDOW (from the audit log)."""
+def _revealed_recently(user: User) -> dict[str, int]:
+    """People revealed to this user without approval in the last REVEAL_WINDOW, by registration (from the audit log)."""
     since = timezone.now() - REVEAL_WINDOW
-    refs: set[str] = set()
+    revealed: dict[str, int] = {}
     entries = AuditEntry.objects.filter(actor_id=user.pk, action="reveal", at__gte=since)
     for details in entries.values_list("details", flat=True):
-        if "request" not in details:  # fetched after a supervisor's approval: already four-eyed
-            refs.update(details.get("refs", []))
-    return refs
+        if "request" in details:  # fetched after a supervisor's approval: already four-eyed
+            continue
+        persons = details.get("persons", {})
+        for ref in details.get("refs", []):
+            revealed[ref] = max(revealed.get(ref, 0), persons.get(ref, 1))
+    return revealed
 
 
-def _needs_approval(*, user: User, traveller_ids: list[uuid.UUID]) -> bool:
-    # The threshold counts distinct people revealed to one user over a day, this
-    # reveal included: otherwise one large reveal could be split into small ones
-    # (by country, by redrawn areas, by several crises) that each stay below it.
+def _needs_approval(*, user: User, persons: dict[uuid.UUID, int]) -> bool:
+    # The threshold counts distinct people revealed to one user over a day, companions
+    # included, this reveal too: otherwise one large reveal could be split into small
+    # ones (by country, by redrawn areas, by several crises) that each stay below it.
     limit = settings.REVEAL_APPROVAL_ABOVE
-    if len(traveller_ids) > limit:
+    if sum(persons.values()) > limit:
         return True
-    refs = set(Traveller.objects.filter(pk__in=traveller_ids).values_list("ref", flat=True))
-    return len(refs | _revealed_recently(user)) > limit
+    refs = dict(Traveller.objects.filter(pk__in=list(persons)).values_list("ref", "id"))
+    revealed = _revealed_recently(user)
+    for ref, traveller_id in refs.items():
+        revealed[ref] = max(revealed.get(ref, 0), persons[traveller_id])
+    return sum(revealed.values()) > limit
 
 
 @transaction.atomic
@@ -149,8 +219,8 @@ def reveal(
     rows = selectors.affected_traveller_ids(
         crisis=crisis, user=user, country=country, include_country_only=include_country_only
     )
-    ids = [traveller_id for traveller_id, _ in rows]
-    if _needs_approval(user=user, traveller_ids=ids):
+    ids = [traveller_id for traveller_id, _, _ in rows]
+    if _needs_approval(user=user, persons={traveller_id: persons for traveller_id, _, persons in rows}):
         request = RevealRequest.objects.create(
             crisis=crisis,
             requested_by=user,

@@ -16,9 +16,10 @@ def travellers_erase(*, traveller_ids: list[uuid.UUID]) -> None:
     By id, not through the register's cascade: deliveries have no database foreign key
     (notifications.models), and one written by a fan-out that committed after the
     erasure began is not reached by Django's collector. A campaign's recipients lose
-    them too, so its figures still add up (safe + need help + no response = recipients,
-    and every recipient is someone still registered); the audit entry of the launch keeps the number
-    at launch. Development outbox files of their messages go as well, once it commits.
+    them too, so its figures still add up (safe + need help + no response = persons, and
+    every recipient and person is someone still registered): their registration's
+    recipients and the people its answers stood for leave the campaign. The audit entry
+    of the launch keeps the numbers at launch. Development outbox files of their messages go as well, once it commits.
     """
     ids = [str(traveller_id) for traveller_id in traveller_ids]
     with connection.cursor() as cursor:
@@ -35,9 +36,12 @@ def travellers_erase(*, traveller_ids: list[uuid.UUID]) -> None:
         cursor.execute(
             """
             UPDATE notifications_campaign AS campaign
-            SET recipients = greatest(campaign.recipients - gone.travellers, 0)
+            SET recipients = greatest(campaign.recipients - gone.recipients, 0),
+                persons = greatest(campaign.persons - gone.persons, 0)
             FROM (
-                SELECT campaign_id, count(DISTINCT traveller_id) AS travellers FROM notifications_delivery
+                SELECT campaign_id, count(DISTINCT (traveller_id, companion_id)) AS recipients,
+                       sum(persons) AS persons
+                FROM notifications_delivery
                 WHERE traveller_id = ANY(%s::uuid[]) GROUP BY campaign_id
             ) AS gone
             WHERE campaign.id = gone.campaign_id

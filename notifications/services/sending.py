@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -20,8 +21,8 @@ from notifications import messages as templates
 from notifications.channels import CHANNELS, SendError, delivery_key, outboxes_forget, outboxes_in_use
 from notifications.models import Campaign, CampaignStatus, Delivery, DeliveryStatus
 from notifications.selectors import campaign_deliveries
-from registrations.models import Traveller
-from registrations.selectors import contact_of
+from registrations.models import Companion, Traveller
+from registrations.selectors import companions_by_id, contact_of
 
 log = logging.getLogger(__name__)
 SEND_BATCH = "notifications.tasks.send_batch"
@@ -43,7 +44,7 @@ WHERE d.id IN (
     FOR UPDATE SKIP LOCKED
     LIMIT %(limit)s
 )
-RETURNING d.id, d.traveller_id, d.channel, d.attempts
+RETURNING d.id, d.traveller_id, d.companion_id, d.channel, d.attempts
 """
 
 
@@ -76,18 +77,26 @@ def _finish(delivery_id: int, **fields: Any) -> int:
     return Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.SENDING).update(lease_until=None, **fields)
 
 
-def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, channel_name: str, attempts: int) -> str:
-    """Send one claimed delivery and record its outcome; returns the new status."""
+def deliver_one(
+    *,
+    campaign: Campaign,
+    delivery_id: int,
+    traveller: Traveller,
+    channel_name: str,
+    attempts: int,
+    companion: Companion | None = None,
+) -> str:
+    """Send one claimed delivery (to the registrant, or to ``companion``); record and return its new status."""
     if attempts > settings.DELIVERY_MAX_ATTEMPTS:
         _finish(delivery_id, status=DeliveryStatus.DEAD, last_error="gave up after repeated attempts")
         return DeliveryStatus.DEAD
-    if not traveller.consent_contact:
-        # Consent is checked again at send time: it may have been withdrawn since the fan-out.
+    # Consent is checked again at send time: it may have been withdrawn since the fan-out.
+    if not (companion.contact_directly if companion is not None else traveller.consent_contact):
         _finish(delivery_id, status=DeliveryStatus.CANCELLED, last_error="consent to contact withdrawn")
         return DeliveryStatus.CANCELLED
     channel = CHANNELS[channel_name]
     try:
-        contact = contact_of(traveller=traveller)
+        contact = contact_of(traveller=traveller, companion=companion)
     except DecryptionError:
         # Never skipped silently: the delivery says why, the log says which (ids only).
         log.error("delivery %s: contact data cannot be decrypted", delivery_id)
@@ -98,7 +107,8 @@ def deliver_one(*, campaign: Campaign, delivery_id: int, traveller: Traveller, c
         _finish(delivery_id, status=DeliveryStatus.FAILED, last_error="no address for this channel")
         return DeliveryStatus.FAILED
     template = templates.pick(campaign.messages, campaign.default_language, contact.language)
-    url = templates.checkin_url(templates.checkin_token(campaign.pk, traveller.pk)) if campaign.ask_checkin else ""
+    token = templates.checkin_token(campaign.pk, traveller.pk, companion.pk if companion is not None else None)
+    url = templates.checkin_url(token) if campaign.ask_checkin else ""
     name = contact.given_name or ""
     text = templates.render_within(template, given_name=name, checkin_url=url, limit=channel.max_length)
     try:
@@ -173,7 +183,8 @@ def send_batch(*, campaign_id: str, first: int, last: int) -> int:
             )
             continue
         travellers = Traveller.objects.select_related("data_key").in_bulk([row[1] for row in claimed])
-        for position, (delivery_id, traveller_id, channel_name, attempts) in enumerate(claimed):
+        companions = companions_by_id([row[2] for row in claimed if row[2] is not None])
+        for position, (delivery_id, traveller_id, companion_id, channel_name, attempts) in enumerate(claimed):
             if time.monotonic() >= deadline:
                 # Slow sends (each up to its channel's timeout) must not carry a task past
                 # django-q2's timeout, which kills it mid-send: hand the rest back.
@@ -185,11 +196,20 @@ def send_batch(*, campaign_id: str, first: int, last: int) -> int:
                 # the traveller before the erasure and committed after it left this row,
                 # claimed again at every lease expiry. It goes now, and with its last
                 # delivery the person leaves the campaign's recipients, as the erasure does.
-                orphan_delete(campaign_id=campaign.pk, delivery_id=delivery_id, traveller_id=traveller_id)
+                orphan_delete(
+                    campaign_id=campaign.pk, delivery_id=delivery_id, traveller_id=traveller_id,
+                    companion_id=companion_id,
+                )  # fmt: skip
+                continue
+            companion = companions.get(companion_id) if companion_id is not None else None
+            if companion_id is not None and companion is None:
+                # Removed from the registration since the fan-out: not messaged, still counted
+                # among the campaign's people (without an answer) as they were at launch.
+                _finish(delivery_id, status=DeliveryStatus.CANCELLED, last_error="companion removed from the register")
                 continue
             outcome = deliver_one(
                 campaign=campaign, delivery_id=delivery_id, traveller=traveller, channel_name=channel_name,
-                attempts=attempts,
+                attempts=attempts, companion=companion,
             )  # fmt: skip
             sent += outcome == DeliveryStatus.SENT
     else:
@@ -200,15 +220,23 @@ def send_batch(*, campaign_id: str, first: int, last: int) -> int:
 
 
 @transaction.atomic
-def orphan_delete(*, campaign_id: uuid.UUID, delivery_id: int, traveller_id: uuid.UUID) -> None:
-    """Remove a delivery to an erased traveller; with their last one they leave the recipients."""
+def orphan_delete(
+    *, campaign_id: uuid.UUID, delivery_id: int, traveller_id: uuid.UUID, companion_id: uuid.UUID | None = None
+) -> None:
+    """Remove a delivery to a person of an erased registration; with their last one they leave the recipients,
+    and the people their answer stood for leave the campaign's people."""
     # The campaign's row first, as an erasure takes it: two workers removing the same
     # person's two deliveries (email, SMS) decide one after the other which was the last.
     campaign = Campaign.objects.select_for_update(no_key=True).filter(pk=campaign_id).first()
-    if not Delivery.objects.filter(pk=delivery_id).delete()[0] or campaign is None:
+    orphan = Delivery.objects.filter(pk=delivery_id).values_list("persons", flat=True).first()
+    if orphan is None or campaign is None:
         return
-    if not Delivery.objects.filter(campaign_id=campaign_id, traveller_id=traveller_id).exists():
-        Campaign.objects.filter(pk=campaign_id, recipients__gt=0).update(recipients=F("recipients") - 1)
+    Delivery.objects.filter(pk=delivery_id).delete()
+    remaining = Delivery.objects.filter(campaign_id=campaign_id, traveller_id=traveller_id, companion_id=companion_id)
+    Campaign.objects.filter(pk=campaign_id).update(
+        recipients=Greatest(F("recipients") - (0 if remaining.exists() else 1), 0),
+        persons=Greatest(F("persons") - orphan, 0),
+    )
     if outboxes_in_use():
         transaction.on_commit(lambda: outboxes_forget([delivery_id]))
 

@@ -95,12 +95,22 @@ def test_affected_counts_are_broken_down_by_country_and_precision(client_for, ol
         traveller_with_stay(lon=178.0, lat=-18.0)
     traveller_with_stay(country="FJ")
     body = client_for(olivia).get(f"/api/v1/crises/{crisis.pk}/affected").json()
+    people = {"minors": 0, "resident": 0, "unconfirmed": 0}
     assert body["located"] == {
         "total": 3,
-        "by_country": [{"country": "FJ", "count": 3}],
+        "persons": 3,
+        "travelling": 3,
+        **people,
+        "by_country": [{"country": "FJ", "count": 3, "persons": 3, "travelling": 3, **people}],
         "by_precision": {"point": 3, "city": 0},
     }
-    assert body["country_only"] == {"total": 1, "by_country": [{"country": "FJ", "count": 1}]}
+    assert body["country_only"] == {
+        "total": 1,
+        "persons": 1,
+        "travelling": 1,
+        **people,
+        "by_country": [{"country": "FJ", "count": 1, "persons": 1, "travelling": 1, **people}],
+    }
     assert body["suppressed_below"] is None
 
 
@@ -119,8 +129,10 @@ def test_analyst_counts_are_suppressed(client_for, ann, ada, settings):
     assert located["total"] == 15
     by_country = {row["country"]: row for row in located["by_country"]}
     # Tonga (3) is hidden; hiding only it would let 15 - 12 reveal it, so Fiji is hidden too.
-    assert by_country["TO"] == {"country": "TO", "count": None, "suppressed": True}
-    assert by_country["FJ"] == {"country": "FJ", "count": None, "suppressed": True}
+    assert (by_country["TO"]["count"], by_country["TO"]["suppressed"]) == (None, True)
+    assert (by_country["FJ"]["count"], by_country["FJ"]["suppressed"]) == (None, True)
+    # The same rule for the people: three in Tonga, so twelve in Fiji hidden too.
+    assert by_country["TO"]["persons"] is None and by_country["FJ"]["persons"] is None
     assert body["suppressed_below"] == 10
 
 
@@ -129,7 +141,8 @@ def test_a_small_total_is_suppressed_for_analysts(client_for, ann, ada):
     traveller_with_stay(lon=178.0, lat=-18.0)
     located = client_for(ann).get(f"/api/v1/crises/{crisis.pk}/affected").json()["located"]
     assert located["total"] is None and located["total_suppressed"] is True
-    assert located["by_country"] == [{"country": "FJ", "count": None, "suppressed": True}]
+    (fiji,) = located["by_country"]
+    assert (fiji["count"], fiji["suppressed"], fiji["persons"], fiji["persons_suppressed"]) == (None, True, None, True)
     assert located["by_precision"]["point"] is None and located["by_precision"]["point_suppressed"] is True
 
 

@@ -38,6 +38,7 @@ def test_a_dry_run_answers_counts_only(officer, active_crisis, three_affected, s
     assert response.status_code == 200
     assert response.json() == {
         "recipients": 2,
+        "persons": 2,
         "by_channel": {"email": 2, "sms": 2},
         "by_language": {"en": 2},
         "without_consent": 1,
@@ -91,7 +92,7 @@ def test_a_malformed_idempotency_key_gets_400_even_on_a_dry_run(officer, active_
 
 def test_a_campaign_with_no_recipients_is_accepted_with_zero_and_done(officer, active_crisis, sms):
     body = launch(officer, active_crisis).json()
-    assert body == {"id": body["id"], "status": "done", "recipients": 0}
+    assert body == {"id": body["id"], "status": "done", "recipients": 0, "persons": 0}
     assert not OrmQ.objects.exists()
 
 
@@ -179,7 +180,8 @@ def test_progress_is_counts_only_and_close_ends_it(officer, active_crisis, three
     campaign_id = launch(officer, active_crisis).json()["id"]
     body = officer.get(f"/api/v1/campaigns/{campaign_id}").json()
     assert body == {
-        "id": campaign_id, "status": "queued", "recipients": 2, "queued": 4, "sent": 0, "failed": 0, "dead": 0,
+        "id": campaign_id, "status": "queued", "recipients": 2, "persons": 2, "queued": 4, "sent": 0, "failed": 0,
+        "dead": 0,
         "cancelled": 0, "checkins": {"safe": 0, "need_help": 0, "no_response": 2},
     }  # fmt: skip
     assert officer.post(f"/api/v1/campaigns/{campaign_id}/close").json()["status"] == "closed"

@@ -28,7 +28,11 @@ def token(campaign_and_traveller):
 
 def test_the_api_shows_the_crisis_title_and_the_current_answer_only(api, token, active_crisis):
     body = api.get(f"/api/v1/checkins/{token}").json()
-    assert body == {"crisis": active_crisis.title, "status": None}
+    assert body == {
+        "crisis": active_crisis.title,
+        "status": None,
+        "persons": [{"id": "self", "given_name": body["persons"][0]["given_name"], "status": None}],
+    }
 
 
 def test_a_traveller_answers_and_may_change_their_answer(api, token):

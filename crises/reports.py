@@ -15,7 +15,7 @@ from crises.suppression import Cell, flattened, suppress_breakdown, suppress_gri
 # section), then the people (each counted once) and how they split.
 PERSON_COLUMNS = ("persons", "minors", "travelling", "resident", "unconfirmed")
 COLUMNS = ("count", *PERSON_COLUMNS)
-GROUPS = {"persons": ("travelling", "resident", "unconfirmed")}
+GROUPS: dict[str, tuple[str, ...]] = {"persons": ("travelling", "resident", "unconfirmed")}
 
 
 def _section(registrations: dict[str, int], persons: dict[str, PersonCounts], k: int | None) -> dict[str, Any]:

@@ -153,7 +153,9 @@ def checkin_answers(link: CheckInLink) -> dict[str, Any]:
         CheckIn.objects.filter(campaign=link.campaign, traveller=link.traveller).values_list("companion_id", "status")
     )
     cipher = link.traveller.data_key.cipher()
-    names = {c.pk: unseal(cipher, c, "given_name") for c in Companion.objects.filter(pk__in=link.covers)}
+    names: dict[uuid.UUID | None, str | None] = {
+        c.pk: unseal(cipher, c, "given_name") for c in Companion.objects.filter(pk__in=link.covers)
+    }
     if link.companion is not None:
         names[link.companion.pk] = unseal(cipher, link.companion, "given_name")
     else:

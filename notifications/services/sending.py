@@ -150,7 +150,10 @@ def _unclaim(delivery_ids: list[int]) -> None:
     )
 
 
-def claim(*, campaign_id: str, first: int, last: int, limit: int) -> list[tuple[int, uuid.UUID, str, int]]:
+def claim(
+    *, campaign_id: str, first: int, last: int, limit: int
+) -> list[tuple[int, uuid.UUID, uuid.UUID | None, str, int]]:
+    """(delivery id, traveller id, companion id or None, channel, attempts) of each delivery claimed."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             CLAIM_SQL,

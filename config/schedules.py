@@ -32,6 +32,8 @@ SCHEDULES = (
     # Due retries, the deliveries of workers that died, the batches of interrupted launches.
     Scheduled("sweep-deliveries", "notifications.tasks.sweep_deliveries", Schedule.MINUTES, minutes=1),
     Scheduled("purge-expired-registrations", "privacy.tasks.purge_expired_registrations", Schedule.DAILY),
+    # Holders of residences a month from counting as unconfirmed are asked to confirm them.
+    Scheduled("remind-residences", "notifications.tasks.remind_residences", Schedule.DAILY),
 )
 
 

@@ -6,12 +6,12 @@ import functools
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Max, Prefetch, QuerySet
-from django.db.models.functions import Coalesce, TruncDate
+from django.db import connection
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from accounts.models import User
 from consular.crypto import Cipher, unseal
@@ -270,26 +270,73 @@ def contact_of(*, traveller: Traveller, family_name: bool = False, companion: Co
     )
 
 
+# --- Reminders to confirm a residence -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResidenceDue:
+    residence_id: uuid.UUID
+    traveller: Traveller
+    confirm_by: date
+
+
+def residences_due_for_reminder(*, today: date, lead_days: int, limit: int) -> list[ResidenceDue]:
+    """Residences going on whose confirmation deadline is within ``lead_days`` (or past) and whose
+    holder was not reminded since they last confirmed it."""
+    soon = today + timedelta(days=lead_days)
+    due = (
+        Residence.objects.select_related("traveller__data_key")
+        .filter(Q(until__isnull=True) | Q(until__gte=today))
+        .filter(Q(reminded_at__isnull=True) | Q(reminded_at__lt=F("confirmed_at")))
+        .filter(
+            confirmed_at__lt=add_months(
+                datetime.combine(soon, time.min, tzinfo=UTC), -settings.RESIDENCE_CONFIRM_MONTHS
+            )
+        )
+        .order_by("confirmed_at", "id")[:limit]
+    )
+    return [ResidenceDue(residence.pk, residence.traveller, confirm_by(residence)) for residence in due]
+
+
 # --- Retention ------------------------------------------------------------------------
 
+# A residence's last day for retention: the day it ended, or, while it goes on, its
+# confirmation deadline (an unconfirmed residence is kept until then plus the
+# retention period, like a trip that ended on that day).
+RESIDENCE_LAST_DAY = (
+    "least(coalesce(r.until, 'infinity'::date), (r.confirmed_at + make_interval(months => %(months)s))::date)"
+)
 
-def _last_day() -> Coalesce:
-    # The end of the last trip (a stay never outlasts its trip), or for a registration
-    # without trips its last change: otherwise it would never expire.
-    return Coalesce(Max("trips__end_date"), TruncDate("updated_at"))
+# A registration's last day: the end of its last trip (a stay never outlasts its trip) or
+# of its last residence, whichever is later; without either, its last change (otherwise
+# it would never expire).
+_LAST_DAY_SQL = f"""
+SELECT t.id FROM registrations_traveller t
+WHERE coalesce(
+    greatest(
+        (SELECT max(end_date) FROM registrations_trip WHERE traveller_id = t.id),
+        (SELECT max({RESIDENCE_LAST_DAY}) FROM registrations_residence r WHERE r.traveller_id = t.id)
+    ),
+    t.updated_at::date
+) < %(before)s
+"""  # noqa: S608 - fixed fragments only, no outside text
+
+
+def _expired_ids(sql: str, parameters: dict[str, Any]) -> list[uuid.UUID]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"months": settings.RESIDENCE_CONFIRM_MONTHS, **parameters})
+        return [row[0] for row in cursor.fetchall()]
 
 
 def registrations_expired(*, before: date, excluding: set[uuid.UUID], limit: int) -> list[Traveller]:
-    """Registrations whose last trip ended (without trips: that last changed) before the day, in id order."""
-    return list(
-        Traveller.objects.alias(last_day=_last_day())
-        .filter(last_day__lt=before)
-        .exclude(pk__in=excluding)
-        .order_by("pk")[:limit]
+    """Registrations whose last trip or residence ended (without any: that last changed) before the day, in id order."""
+    ids = _expired_ids(
+        _LAST_DAY_SQL + " AND NOT (t.id = ANY(%(excluding)s)) ORDER BY t.id LIMIT %(limit)s",
+        {"before": before, "excluding": list(excluding), "limit": limit},
     )
+    return list(Traveller.objects.filter(pk__in=ids).order_by("pk"))
 
 
 def registration_expired(*, traveller_id: uuid.UUID, before: date) -> bool:
-    """Checked again under the registration's lock: a trip added since it was selected keeps it."""
-    still = Traveller.objects.filter(pk=traveller_id).alias(last_day=_last_day())
-    return still.filter(last_day__lt=before).exists()
+    """Checked again under the registration's lock: a trip or residence added since it was selected keeps it."""
+    return bool(_expired_ids(_LAST_DAY_SQL + " AND t.id = %(id)s", {"before": before, "id": traveller_id}))

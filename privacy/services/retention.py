@@ -1,4 +1,5 @@
-"""Retention: registrations whose last trip ended more than RETENTION_DAYS ago are erased (crypto-shredded)."""
+"""Retention: registrations whose last trip or residence ended more than RETENTION_DAYS ago are erased
+(crypto-shredded); a residence that ended, or went unconfirmed, that long ago goes on its own."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from privacy.services.erasure import erase_rows_naming_travellers, record_erasur
 from registrations.models import Traveller
 from registrations.selectors import registration_expired, registrations_expired
 from registrations.services.removal import registration_delete, registration_lock
+from registrations.services.residences import residences_purge_expired
 
 
 @transaction.atomic
@@ -73,4 +75,6 @@ def purge_expired(
             if deadline is not None and time.monotonic() >= deadline:
                 return purged, index == len(batch) - 1 and len(batch) < batch_size
         if len(batch) < batch_size:
+            # The residences of registrations that stay (with other trips or residences).
+            residences_purge_expired(before=cutoff)
             return purged, True

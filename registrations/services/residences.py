@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from shapely.geometry import Point
@@ -115,3 +117,30 @@ def _lock(residence: Residence) -> Residence:
     if locked is None:
         raise DomainError("not_found", "Not found.", status=404)
     return locked
+
+
+def residences_purge_expired(*, before: date) -> int:
+    """Delete the residences whose last day (ended, or unconfirmed past its deadline) is before the day.
+
+    The retention purge's share for registrations that live on with other trips or
+    residences; one statement, whose condition PostgreSQL checks again on a row a
+    holder confirms meanwhile, so a residence confirmed at that moment stays.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH gone AS (
+                DELETE FROM registrations_residence r WHERE {selectors.RESIDENCE_LAST_DAY} < %(before)s RETURNING r.id
+            ), links AS (
+                DELETE FROM registrations_residence_companions WHERE residence_id IN (SELECT id FROM gone)
+            )
+            SELECT count(*) FROM gone
+            """,  # noqa: S608 - fixed fragments only, no outside text
+            {"months": settings.RESIDENCE_CONFIRM_MONTHS, "before": before},
+        )
+        return cursor.fetchone()[0]
+
+
+def residences_mark_reminded(*, residence_ids: list[uuid.UUID]) -> int:
+    """Their holders were reminded to confirm them: not again until they confirm."""
+    return Residence.objects.filter(pk__in=residence_ids).update(reminded_at=timezone.now())

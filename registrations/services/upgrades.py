@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 
 from shapely.geometry import Point
 
@@ -13,6 +14,7 @@ from consular.rows import in_id_order
 from registrations import gazetteer
 from registrations.models import Precision, Stay, Traveller
 from registrations.services.profiles import contact_email_blind_index
+from registrations.validation import first_of_month
 
 
 def reindex_traveller_emails(*, batch_size: int = 500) -> EmailReindex:
@@ -97,3 +99,37 @@ def place_city_stays_again(*, batch_size: int = 500) -> StaysPlacedAgain:
 
 def _same_point(a: Point | None, b: Point | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and a.equals(b))
+
+
+@dataclass
+class BirthMonthsFilled:
+    filled: int = 0
+    unreadable: list[uuid.UUID] = field(default_factory=list)  # the date of birth would not decrypt
+
+
+def fill_birth_months(*, batch_size: int = 500) -> BirthMonthsFilled:
+    """Give every registration written before months of birth were kept in clear its month.
+
+    Run once after migrating past households (December 2026): until then the join counts
+    such a registrant as an adult. Safe to re-run and to run while the service serves: a
+    profile written meanwhile sets its own month, and only rows still without one are
+    touched.
+    """
+    result = BirthMonthsFilled()
+    travellers = (
+        Traveller.objects.select_related("data_key")
+        .filter(birth_month=None)
+        .exclude(date_of_birth_enc=None)
+        .only("id", "date_of_birth_enc", "data_key")
+    )
+    for traveller in in_id_order(travellers, batch_size=batch_size):
+        try:
+            born = crypto.unseal(traveller.data_key.cipher(), traveller, "date_of_birth")
+        except crypto.DecryptionError:
+            result.unreadable.append(traveller.id)
+            continue
+        if born is None:
+            continue
+        month = first_of_month(date.fromisoformat(born))
+        result.filled += Traveller.objects.filter(id=traveller.id, birth_month=None).update(birth_month=month)
+    return result

@@ -1,7 +1,7 @@
 import io
 import threading
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -167,3 +167,47 @@ def test_an_erasure_at_the_moment_the_purge_takes_the_same_registration_succeeds
 
     assert run_named(purge=purge, erase=erase) == {}
     assert not User.objects.filter(pk=citizen.pk).exists()
+
+
+def _household_with_residence(**residence):
+    from tests.factories import household, residence_payload
+
+    user, _ = household(companions=[], trips=[], residences=[residence_payload(**residence)])
+    return Traveller.objects.get(user=user)
+
+
+def test_an_open_ended_confirmed_residence_keeps_its_registration(settings):
+    traveller = _household_with_residence(since="2019-01-01")
+    assert purge_expired(today=date.today() + timedelta(days=200), retention_days=90) == (0, True)
+    assert Traveller.objects.filter(pk=traveller.pk).exists()
+
+
+def test_a_residence_that_ended_follows_the_trip_rule():
+    traveller = _household_with_residence(since="2019-01-01", until="2025-06-30")
+    ended = date(2025, 6, 30)
+    assert purge_expired(today=ended + timedelta(days=90), retention_days=90) == (0, True)
+    assert purge_expired(today=ended + timedelta(days=91), retention_days=90) == (1, True)
+    assert not Traveller.objects.filter(pk=traveller.pk).exists()
+
+
+def test_an_unconfirmed_residence_goes_retention_days_after_its_confirmation_deadline(settings):
+    from registrations.models import Residence
+
+    settings.RESIDENCE_CONFIRM_MONTHS = 12
+    traveller = _household_with_residence(since="2019-01-01")
+    Residence.objects.update(confirmed_at=datetime(2024, 1, 15, tzinfo=UTC))
+    deadline = date(2025, 1, 15)
+    assert purge_expired(today=deadline + timedelta(days=90), retention_days=90) == (0, True)
+    assert purge_expired(today=deadline + timedelta(days=91), retention_days=90) == (1, True)
+    assert not Traveller.objects.filter(pk=traveller.pk).exists()
+
+
+def test_a_stale_residence_goes_on_its_own_when_the_registration_has_a_later_trip():
+    from registrations.models import Residence
+    from registrations.services.trips import trip_create
+
+    traveller = _household_with_residence(since="2019-01-01", until="2025-01-31")
+    trip_create(user=traveller.user, data=trip_ending(date(2026, 11, 20)))
+    assert purge_expired(today=date(2026, 1, 1), retention_days=90) == (0, True)
+    assert not Residence.objects.exists()
+    assert Traveller.objects.filter(pk=traveller.pk).exists()

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -22,13 +23,25 @@ from consular.copy_binary import BOOL, binary_date, binary_row, text_or_null
 from consular.data_keys import data_key_copy_row
 from consular.geometry import point_ewkb
 from consular.validation import UNKNOWN_FIELD, Invalid
-from registrations.models import REF_ALPHABET, Stay, Traveller, Trip
+from registrations.models import REF_ALPHABET, Companion, Residence, Stay, Traveller, Trip
+from registrations.services.companions import companion_plaintexts
 from registrations.services.profiles import profile_blind_indexes, profile_plaintexts
+from registrations.services.residences import MAX_RESIDENCES
 from registrations.services.trips import MAX_TRIPS_PER_TRAVELLER
-from registrations.validation import first_of_month, validate_profile, validate_trip
+from registrations.validation import (
+    MAX_COMPANIONS,
+    CleanResidence,
+    first_of_month,
+    validate_companion,
+    validate_profile,
+    validate_residence,
+    validate_trip,
+)
+
+MAX_REF_LENGTH = 40  # a companion's ref in an import line
 
 MAX_LINE_BYTES = 256 * 1024
-LINE_FIELDS = frozenset({"profile", "trips"})
+LINE_FIELDS = frozenset({"profile", "trips", "companions", "residences"})
 
 TRAVELLER_COLUMNS = (
     "id", "ref", "user_id", "data_key_id",
@@ -42,9 +55,22 @@ STAY_COLUMNS = (
     "start_date", "end_date",
 )  # fmt: skip
 
+COMPANION_COLUMNS = (
+    "id", "traveller_id", *(f"{name}_enc" for name in Companion.ENCRYPTED_FIELDS),
+    "birth_month", "language", "contact_directly", "created_at", "updated_at",
+)  # fmt: skip
+RESIDENCE_COLUMNS = (
+    "id", "traveller_id", "country", "city_enc", "address_enc", "point", "precision", "since", "until",
+    "confirmed_at", "created_at",
+)  # fmt: skip
+TRIP_COMPANION_COLUMNS = ("trip_id", "companion_id")
+RESIDENCE_COMPANION_COLUMNS = ("residence_id", "companion_id")
+
 _TRAVELLER_TABLE = Traveller._meta.db_table
 _TRIP_TABLE = Trip._meta.db_table
 _STAY_TABLE = Stay._meta.db_table
+_COMPANION_TABLE = Companion._meta.db_table
+_RESIDENCE_TABLE = Residence._meta.db_table
 
 
 @dataclass
@@ -62,6 +88,11 @@ class Prepared:
     traveller: bytes
     trips: bytes
     stays: bytes
+    companions: bytes = b""
+    trip_companions: bytes = b""
+    residences: bytes = b""
+    residence_companions: bytes = b""
+    persons: int = 1  # the registrant and their companions
     warnings: list[str] = field(default_factory=list)  # as the API's response gives them: paths, no values
 
 
@@ -126,19 +157,40 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
     trips_data = data.get("trips", [])
     if not isinstance(trips_data, list) or len(trips_data) > MAX_TRIPS_PER_TRAVELLER:
         return line_no, f"trips: expected a list of at most {MAX_TRIPS_PER_TRAVELLER} trips"
+    companions_data, residences_data = data.get("companions", []), data.get("residences", [])
+    if not isinstance(companions_data, list) or len(companions_data) > MAX_COMPANIONS:
+        return line_no, f"companions: expected a list of at most {MAX_COMPANIONS} companions"
+    if not isinstance(residences_data, list) or len(residences_data) > MAX_RESIDENCES:
+        return line_no, f"residences: expected a list of at most {MAX_RESIDENCES} residences"
     errors: dict[str, list[str]] = {}
     unknown_fields: dict[str, str] = {}
-    profile = trips = None
-    try:
-        profile = validate_profile(data.get("profile"), prefix="profile")
-    except Invalid as exc:
-        errors.update(exc.errors)
-        unknown_fields.update(exc.unknown_fields)
-    try:
-        trips = [validate_trip(trip, prefix=f"trips.{index}") for index, trip in enumerate(trips_data)]
-    except Invalid as exc:
-        errors.update(exc.errors)
-        unknown_fields.update(exc.unknown_fields)
+    # Companions are named in the line by a "ref" of its own; each gets its id here, and
+    # the trips and residences that name them are read with those ids.
+    companion_ids = _companion_refs(companions_data, errors)
+    companions: list[dict] = []
+    residences: list[CleanResidence] = []
+
+    def collect(check: Any) -> Any:
+        try:
+            return check()
+        except Invalid as exc:
+            errors.update(exc.errors)
+            unknown_fields.update(exc.unknown_fields)
+            return None
+
+    profile = collect(lambda: validate_profile(data.get("profile"), prefix="profile"))
+    for index, companion in enumerate(companions_data):
+        without_ref = {k: v for k, v in companion.items() if k != "ref"} if isinstance(companion, dict) else companion
+        companions.append(collect(lambda c=without_ref, i=index: validate_companion(c, prefix=f"companions.{i}")))
+    for index, residence in enumerate(residences_data):
+        named = _with_companion_ids(residence, f"residences.{index}", companion_ids, errors)
+        residences.append(collect(lambda r=named, i=index: validate_residence(r, prefix=f"residences.{i}")))
+    trips = collect(
+        lambda: [
+            validate_trip(_with_companion_ids(trip, f"trips.{index}", companion_ids, errors), prefix=f"trips.{index}")
+            for index, trip in enumerate(trips_data)
+        ]
+    )
     if errors or profile is None or trips is None:  # each None is among the errors
         return line_no, _describe(errors, unknown_fields)
     passport_bidx, email_bidx = profile_blind_indexes(profile)
@@ -163,10 +215,11 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
         BOOL[profile["consent"]["contact"]],
         BOOL[profile["consent"]["share_with_partners"]], now, now,
     )  # fmt: skip
-    trip_rows, stay_rows = [], []
+    trip_rows, stay_rows, trip_companion_rows = [], [], []
     for trip in trips:
         trip_uuid = time_ordered_uuid()
         trip_id = str(trip_uuid)
+        trip_companion_rows += [binary_row(trip_uuid.bytes, cid.bytes) for cid in trip.companions]
         trip_rows.append(
             binary_row(
                 trip_uuid.bytes,
@@ -192,6 +245,39 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
                     point, stay.precision.encode(), binary_date(stay.start_date), binary_date(stay.end_date),
                 )
             )  # fmt: skip
+    companion_rows = []
+    for ref_id, clean in zip(companion_ids.values(), companions, strict=True):
+        companion_id = str(ref_id)
+        sealed_companion = [
+            seal(_COMPANION_TABLE, name, value, companion_id) for name, value in companion_plaintexts(clean).items()
+        ]
+        companion_rows.append(
+            binary_row(
+                ref_id.bytes, traveller_uuid.bytes, *sealed_companion,
+                binary_date(first_of_month(clean["date_of_birth"])), text_or_null(clean["language"]),
+                BOOL[clean["contact_directly"]], now, now,
+            )
+        )  # fmt: skip
+    residence_rows, residence_companion_rows = [], []
+    for residence in residences:
+        residence_uuid = time_ordered_uuid()
+        residence_id = str(residence_uuid)
+        place = residence.place
+        point = (
+            point_ewkb(place.longitude, place.latitude)
+            if place.latitude is not None and place.longitude is not None
+            else None
+        )
+        residence_rows.append(
+            binary_row(
+                residence_uuid.bytes, traveller_uuid.bytes, place.country.encode(),
+                seal(_RESIDENCE_TABLE, "city", place.city, residence_id),
+                seal(_RESIDENCE_TABLE, "address", place.address, residence_id),
+                point, place.precision.encode(), binary_date(residence.since),
+                binary_date(residence.until) if residence.until else None, now, now,
+            )
+        )  # fmt: skip
+        residence_companion_rows += [binary_row(residence_uuid.bytes, cid.bytes) for cid in residence.companions]
     return Prepared(
         line_no=line_no,
         passport_bidx=passport_bidx,
@@ -200,5 +286,39 @@ def prepare_line(line_no: int, line: bytes, now: bytes) -> Prepared | tuple[int,
         traveller=traveller,
         trips=b"".join(trip_rows),
         stays=b"".join(stay_rows),
-        warnings=[warning for trip in trips for warning in trip.warnings],
+        companions=b"".join(companion_rows),
+        trip_companions=b"".join(trip_companion_rows),
+        residences=b"".join(residence_rows),
+        residence_companions=b"".join(residence_companion_rows),
+        persons=1 + len(companion_rows),
+        warnings=[warning for trip in trips for warning in trip.warnings]
+        + [warning for residence in residences for warning in residence.warnings],
     )
+
+
+def _companion_refs(companions: list, errors: dict[str, list[str]]) -> dict[str, uuid.UUID]:
+    """Each companion's ref in the line, with the id it gets (in the line's order)."""
+    ids: dict[str, uuid.UUID] = {}
+    for index, companion in enumerate(companions):
+        ref = companion.get("ref") if isinstance(companion, dict) else None
+        path = f"companions.{index}.ref"
+        if not isinstance(ref, str) or not 1 <= len(ref) <= MAX_REF_LENGTH:
+            errors[path] = [f"Give each companion a ref of 1 to {MAX_REF_LENGTH} characters, to name them on trips."]
+        elif ref in ids:
+            errors[path] = ["Another companion of the line has this ref."]
+        else:
+            ids[ref] = time_ordered_uuid()
+    return ids
+
+
+def _with_companion_ids(item: Any, path: str, ids: dict[str, uuid.UUID], errors: dict[str, list[str]]) -> Any:
+    """A trip or residence of the line naming its companions by id instead of by ref; an unknown ref is an error."""
+    if not isinstance(item, dict) or not isinstance(item.get("companions"), list):
+        return item
+    named = []
+    for index, ref in enumerate(item["companions"]):
+        if isinstance(ref, str) and ref in ids:
+            named.append(str(ids[ref]))
+        else:
+            errors[f"{path}.companions.{index}"] = ["No companion of the line has this ref."]
+    return {**item, "companions": named}

@@ -1,7 +1,9 @@
 """Bulk import of a legacy register (JSON Lines), encrypting on the way.
 
-Each line is one traveller: ``{"profile": {...}, "trips": [...]}`` in the API's
-shapes, checked with the API's own rules (registrations.validation). Worker
+Each line is one registration: ``{"profile": {...}, "trips": [...], "companions":
+[...], "residences": [...]}`` in the API's shapes, checked with the API's own rules
+(registrations.validation); companions carry a ``ref`` of the line's own, by which its
+trips and residences name them. Worker
 processes validate and encrypt (registrations.import_rows); the parent removes duplicates (blind indexes of
 passport number and email, against the database and the file so far) and loads
 each batch with COPY into the four tables in one transaction.
@@ -29,18 +31,26 @@ from consular.prefork import prepare_to_fork
 from consular.rotation import IMPORT_ADVISORY_LOCK
 from registrations import gazetteer
 from registrations.import_rows import (
+    COMPANION_COLUMNS,
     MAX_LINE_BYTES,
+    RESIDENCE_COLUMNS,
+    RESIDENCE_COMPANION_COLUMNS,
     STAY_COLUMNS,
     TRAVELLER_COLUMNS,
     TRIP_COLUMNS,
+    TRIP_COMPANION_COLUMNS,
     Prepared,
     prepare_line,
 )
-from registrations.models import Stay, Traveller, Trip
+from registrations.models import Companion, Residence, Stay, Traveller, Trip
 
 _TRAVELLER_TABLE = Traveller._meta.db_table
 _TRIP_TABLE = Trip._meta.db_table
 _STAY_TABLE = Stay._meta.db_table
+_COMPANION_TABLE = Companion._meta.db_table
+_RESIDENCE_TABLE = Residence._meta.db_table
+_TRIP_COMPANION_TABLE = Trip.companions.through._meta.db_table
+_RESIDENCE_COMPANION_TABLE = Residence.companions.through._meta.db_table
 
 # Transaction-level lock around each batch's duplicate check and load (see _Batch.load);
 # not IMPORT_ADVISORY_LOCK, which imports hold shared for their whole run.
@@ -49,7 +59,8 @@ IMPORT_BATCH_LOCK = IMPORT_ADVISORY_LOCK + 1
 
 @dataclass
 class Report:
-    imported: int = 0
+    imported: int = 0  # registrations
+    persons: int = 0  # their registrants and companions
     rejected: list[tuple[int, str]] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)
     warnings: list[tuple[int, str]] = field(default_factory=list)  # of imported lines
@@ -136,8 +147,19 @@ class _Batch:
                 copy_rows(raw, _TRAVELLER_TABLE, TRAVELLER_COLUMNS, [p.traveller for p in keep])
                 copy_rows(raw, _TRIP_TABLE, TRIP_COLUMNS, [p.trips for p in keep])
                 copy_rows(raw, _STAY_TABLE, STAY_COLUMNS, [p.stays for p in keep])
+                # Only what the batch holds: most registrations list nobody, and an empty
+                # COPY is a round trip for nothing.
+                for table, columns, rows in (
+                    (_COMPANION_TABLE, COMPANION_COLUMNS, [p.companions for p in keep]),
+                    (_TRIP_COMPANION_TABLE, TRIP_COMPANION_COLUMNS, [p.trip_companions for p in keep]),
+                    (_RESIDENCE_TABLE, RESIDENCE_COLUMNS, [p.residences for p in keep]),
+                    (_RESIDENCE_COMPANION_TABLE, RESIDENCE_COMPANION_COLUMNS, [p.residence_companions for p in keep]),
+                ):
+                    if any(rows):
+                        copy_rows(raw, table, columns, rows)
         report.duplicates.extend(duplicates)
         report.imported += len(keep)
+        report.persons += sum(p.persons for p in keep)
         report.warnings.extend((item.line_no, warning) for item in keep for warning in item.warnings)
 
 

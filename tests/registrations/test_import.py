@@ -415,3 +415,53 @@ def test_a_stay_the_gazetteer_could_not_place_is_reported_as_the_api_would_warn(
         "precision.",
     ]
     assert sorted(Stay.objects.values_list("precision", flat=True)) == ["country", "country"]
+
+
+def household_line(**overrides) -> str:
+    from tests.factories import companion_payload, residence_payload
+
+    body = {
+        "profile": profile_payload(passport_number="HH111111", email="household@example.test"),
+        "companions": [
+            {"ref": "wife", **companion_payload(given_name="Losa", date_of_birth="1988-02-11", relation="wife")},
+            {"ref": "mele", **companion_payload(given_name="Mele", date_of_birth="2014-06-02")},
+        ],
+        "trips": [trip_payload(companions=["wife", "mele"])],
+        "residences": [residence_payload(companions=["wife"])],
+        **overrides,
+    }
+    return json.dumps(body)
+
+
+def test_a_household_is_imported_with_its_companions_on_their_trips_and_residences(tmp_path):
+    from registrations.models import Companion, Residence
+
+    out, _ = run_import(tmp_path, [household_line()])
+    assert "imported 1, rejected 0" in out and "2 people" not in out and "3 people" in out
+    traveller = Traveller.objects.select_related("data_key").get()
+    companions = Companion.objects.filter(traveller=traveller)
+    assert companions.count() == 2
+    assert [str(c.birth_month) for c in companions.order_by("birth_month")] == ["1988-02-01", "2014-06-01"]
+    assert Trip.objects.get().companions.count() == 2
+    residence = Residence.objects.get()
+    assert [c.pk for c in residence.companions.all()] == [companions.get(birth_month="1988-02-01").pk]
+    assert residence.until is None and residence.precision == "city"
+
+
+def test_a_line_whose_trip_names_an_unknown_companion_is_rejected_whole_with_its_number(tmp_path):
+    from registrations.models import Companion
+
+    bad = household_line(trips=[trip_payload(companions=["wife", "uncle"])])
+    out, err = run_import(tmp_path, [line(passport_number="AA111111", email="a@example.test"), bad])
+    assert "imported 1, rejected 1" in out
+    assert "line 2: rejected: trips.0.companions.1: No companion of the line has this ref." in err
+    assert not Companion.objects.exists()
+
+
+def test_companions_without_refs_or_with_one_twice_are_rejected(tmp_path):
+    wife, mele = json.loads(household_line())["companions"]
+    twice = household_line(companions=[wife, {**mele, "ref": "wife"}], trips=[], residences=[])
+    without = household_line(companions=[{k: v for k, v in wife.items() if k != "ref"}], trips=[], residences=[])
+    out, err = run_import(tmp_path, [twice, without])
+    assert "imported 0, rejected 2" in out
+    assert "line 1: rejected: companions.1.ref" in err and "line 2: rejected: companions.0.ref" in err

@@ -57,7 +57,9 @@ class Command(BaseCommand):
         for line_no, warning in report.warnings:
             self.stderr.write(f"line {line_no}: imported with a warning: {warning}")
         rate = report.imported / elapsed if elapsed else 0
+        people_rate = report.persons / elapsed if elapsed else 0
         self.stdout.write(
             f"imported {report.imported}, rejected {len(report.rejected)}, duplicates {len(report.duplicates)} "
-            f"in {elapsed:.1f} s ({rate:,.{0 if rate >= 10 else 1}f} travellers/s)"
+            f"in {elapsed:.1f} s ({rate:,.{0 if rate >= 10 else 1}f} travellers/s); "
+            f"{report.persons} people with their companions ({people_rate:,.{0 if people_rate >= 10 else 1}f}/s)"
         )

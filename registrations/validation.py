@@ -249,8 +249,6 @@ def validate_companion(data: Any, *, today: date | None = None, prefix: str = ""
 
 def _companion_ids(value: Any, path: str, errors: Errors) -> list[uuid.UUID]:
     """The ids of the companions named (on a trip, a residence), in order: each once, at most MAX_COMPANIONS."""
-    if value is None:
-        return []
     if not isinstance(value, list):
         errors.add(path, "Expected a list of companion ids.")
         return []
@@ -449,7 +447,7 @@ def validate_trip(data: Any, *, prefix: str = "") -> CleanTrip:
             stay = _stay(raw, f"{stays_path}.{index}", start, end, errors, warnings)
             if stay is not None:
                 stays.append(stay)
-    companions = _companion_ids(obj.get("companions"), join_path(prefix, "companions"), errors)
+    companions = _companion_ids(obj.get("companions", []), join_path(prefix, "companions"), errors)
     if errors.items or start is None or end is None:  # a missing date is among the errors
         raise errors.invalid()
     return CleanTrip(title, start, end, stays, warnings, companions)
@@ -489,7 +487,7 @@ def validate_residence(data: Any, *, prefix: str = "") -> CleanResidence:
             errors.add(join_path(prefix, "until"), "The residence ends before it begins.")
     warnings: list[str] = []
     place = _place(obj, prefix, errors, warnings, label=prefix or "residence")
-    companions = _companion_ids(obj.get("companions"), join_path(prefix, "companions"), errors)
+    companions = _companion_ids(obj.get("companions", []), join_path(prefix, "companions"), errors)
     if errors.items or place is None or since is None:  # each None is among the errors
         raise errors.invalid()
     return CleanResidence(place, since, until, companions, warnings)

@@ -15,7 +15,16 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Role
-from tests.factories import PostFactory, StaffFactory, UserFactory, declared_crisis, profile_payload, trip_payload
+from tests.factories import (
+    PostFactory,
+    StaffFactory,
+    UserFactory,
+    companion_payload,
+    declared_crisis,
+    profile_payload,
+    residence_payload,
+    trip_payload,
+)
 from tests.shipped import ROOT, shipped_server
 
 HERE = Path(__file__).resolve().parent
@@ -45,18 +54,23 @@ def server(transactional_db, tmp_path):
 
 @pytest.fixture
 def objects(transactional_db) -> dict[str, str]:
-    """The identities' accounts, and objects for them to act on: a post, a trip, an active
-    crisis the trip is in, a campaign asking for check-ins, and one traveller's check-in link."""
+    """The identities' accounts, and objects for them to act on: a post, a companion, a trip
+    and a residence naming them, an active crisis the trip is in, a campaign asking for
+    check-ins, and one traveller's check-in link."""
     from crises.services.lifecycle import crisis_transition
     from notifications.messages import checkin_token
+    from registrations.services.companions import companion_create
     from registrations.services.profiles import profile_write
+    from registrations.services.residences import residence_create
     from registrations.services.trips import trip_create
     from tests.factories import launched_campaign
 
     post = PostFactory.create(name="Contract Pacific", countries=["FJ", "TO", "WS"])
     citizen = UserFactory.create(email="citizen@contract.test", password=PASSWORD)
     traveller = profile_write(user=citizen, data=profile_payload(), partial=False)
-    trip, _ = trip_create(user=citizen, data=trip_payload())
+    companion = companion_create(user=citizen, data=companion_payload())
+    trip, _ = trip_create(user=citizen, data=trip_payload(companions=[str(companion.pk)]))
+    residence, _ = residence_create(user=citizen, data=residence_payload(companions=[str(companion.pk)]))
     officer = StaffFactory.create(email="officer@contract.test", password=PASSWORD, role=Role.OFFICER, post=post)
     StaffFactory.create(email="analyst@contract.test", password=PASSWORD, role=Role.ANALYST, post=post)
     crisis = crisis_transition(crisis=declared_crisis(officer), user=officer, action="activate")
@@ -64,6 +78,8 @@ def objects(transactional_db) -> dict[str, str]:
     return {
         "CONTRACT_CRISIS_ID": str(crisis.pk),
         "CONTRACT_TRIP_ID": str(trip.pk),
+        "CONTRACT_COMPANION_ID": str(companion.pk),
+        "CONTRACT_RESIDENCE_ID": str(residence.pk),
         "CONTRACT_CAMPAIGN_ID": str(campaign.pk),
         "CONTRACT_POST_ID": str(post.pk),
         "CONTRACT_CHECKIN_TOKEN": checkin_token(campaign.pk, traveller.pk),
@@ -77,12 +93,14 @@ IDENTITIES = {
 }
 
 
-# Operations that end what the others act on: the citizen's registration and trip, the
-# crisis, the campaign. They run last, in a second pass, so that the first reaches the
+# Operations that end what the others act on: the citizen's registration, trip,
+# companion and residence, the crisis, the campaign. They run last, in a second pass, so that the first reaches the
 # logic behind every other operation instead of a 404 or a 409 for most of its examples.
 ENDINGS = [
     "DELETE /api/v1/me",
     "DELETE /api/v1/me/trips/{trip_id}",
+    "DELETE /api/v1/me/companions/{companion_id}",
+    "DELETE /api/v1/me/residences/{residence_id}",
     "POST /api/v1/crises/{crisis_id}/close",
     "POST /api/v1/campaigns/{campaign_id}/close",
 ]

@@ -118,6 +118,15 @@ def test_a_trip_naming_an_unknown_companion_gets_400(alice_client):
     assert not Trip.objects.exists()
 
 
+def test_companions_given_as_null_get_400_and_change_nothing(alice_client):
+    companion_id = add(alice_client).json()["id"]
+    trip = alice_client.post("/api/v1/me/trips", trip_payload(companions=[companion_id]), format="json").json()
+    response = alice_client.patch(f"/api/v1/me/trips/{trip['id']}", {"companions": None}, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["companions"]
+    assert [str(c.pk) for c in Trip.objects.get(pk=trip["id"]).companions.all()] == [companion_id]
+
+
 def test_a_patch_of_a_trip_keeps_its_companions(alice_client):
     companion_id = add(alice_client).json()["id"]
     trip = alice_client.post("/api/v1/me/trips", trip_payload(companions=[companion_id]), format="json").json()

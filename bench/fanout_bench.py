@@ -111,6 +111,7 @@ def main() -> None:
             with connection.cursor() as cursor:
                 # A table like the deliveries' (same columns and indexes, written to the WAL), filled
                 # from a plain list of as many traveller ids: the cost of the rows alone.
+                cursor.execute("DROP TABLE IF EXISTS bench_floor")  # left by a run that stopped
                 cursor.execute("CREATE TABLE bench_floor (LIKE notifications_delivery INCLUDING ALL)")
                 cursor.execute(
                     "CREATE TEMP TABLE floor_ids AS SELECT id FROM registrations_traveller ORDER BY id LIMIT %s",
@@ -120,7 +121,8 @@ def main() -> None:
                 started = time.perf_counter()
                 cursor.execute(
                     "INSERT INTO bench_floor (campaign_id, traveller_id, channel, status, attempts, "
-                    "provider_message_id, last_error) SELECT %s, id, 'sms', 'pending', 0, '', '' FROM floor_ids",
+                    "provider_message_id, last_error, persons) SELECT %s, id, 'sms', 'pending', 0, '', '', 1"
+                    " FROM floor_ids",
                     [campaign.pk],
                 )
                 floors.append(time.perf_counter() - started)

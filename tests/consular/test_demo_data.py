@@ -4,18 +4,26 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from accounts.models import Post, User
-from registrations.models import Stay, Traveller
+from registrations.models import Companion, Residence, Stay, Traveller
 
 
 def load(settings, tmp_path):
     settings.LOCAL_DIR = tmp_path
     call_command("load_demo", stdout=io.StringIO())
-    return (User.objects.count(), Post.objects.count(), Traveller.objects.count(), Stay.objects.count())
+    return (
+        User.objects.count(),
+        Post.objects.count(),
+        Traveller.objects.count(),
+        Stay.objects.count(),
+        Companion.objects.count(),
+        Residence.objects.count(),
+    )
 
 
 def test_demo_data_loads_and_a_second_run_duplicates_nothing(settings, tmp_path):
     first = load(settings, tmp_path)
     assert first[0] == 5 and first[2] >= 9
+    assert first[4:] == (2, 1), "a family travelling together and a resident"
     assert load(settings, tmp_path) == first
     assert (tmp_path / "demo-credentials.txt").stat().st_mode & 0o077 == 0
 

@@ -80,9 +80,9 @@ class Command(BaseCommand):
             profile_write(user=citizen, data=_demo_profile(0, "Demo", "Traveller"), partial=False)
             today = timezone.localdate()
             trip_create(user=citizen, data=_demo_trip(today, "FJ", city="Suva"))
-        lines = [json.dumps({"profile": _demo_profile(n, given, family), "trips": [_demo_trip(
-            timezone.localdate(), country, city=city, point=point)]}) for n, (given, family, country, city, point)
-            in enumerate(DEMO_REGISTER, start=1)]  # fmt: skip
+        lines = [json.dumps(_with_household({"profile": _demo_profile(n, given, family), "trips": [_demo_trip(
+            timezone.localdate(), country, city=city, point=point)]}, given))
+            for n, (given, family, country, city, point) in enumerate(DEMO_REGISTER, start=1)]  # fmt: skip
         report = import_file(io.BytesIO("\n".join(lines).encode()), workers=1)
         self.stdout.write(
             f"Demo register: {report.imported} travellers imported, {len(report.duplicates)} already there."
@@ -119,6 +119,20 @@ DEMO_REGISTER = [
     ("Pita", "Tuilagi", "VU", "Port Vila", None),
 ]
 
+# A family travelling together in Suva (the trip names them by ref, as an import line
+# does) and a citizen living in Apia, so the demo counts show people beside registrations.
+DEMO_HOUSEHOLDS: dict[str, dict[str, Any]] = {
+    "Tevita": {
+        "companions": [
+            {"ref": "wife", "given_name": "Ana", "family_name": "Lolohea", "date_of_birth": "1982-03-14",
+             "nationality": "TO", "relation": "spouse"},
+            {"ref": "daughter", "given_name": "Lesieli", "family_name": "Lolohea", "date_of_birth": "2016-09-02",
+             "nationality": "NZ", "relation": "daughter"},
+        ],
+    },
+    "Ioane": {"residences": [{"country": "WS", "city": "Apia", "since": "2021-06-01"}]},
+}  # fmt: skip
+
 
 def _demo_profile(n: int, given: str, family: str) -> dict:
     return {
@@ -143,3 +157,11 @@ def _demo_trip(today: date, country: str, *, city: str | None = None, point: tup
     if point:
         stay["location"] = {"lat": point[0], "lon": point[1]}
     return {"title": "Demo trip", "start_date": start.isoformat(), "end_date": end.isoformat(), "stays": [stay]}
+
+
+def _with_household(line: dict[str, Any], given: str) -> dict[str, Any]:
+    household = DEMO_HOUSEHOLDS.get(given, {})
+    refs = [companion["ref"] for companion in household.get("companions", [])]
+    for trip in line["trips"]:
+        trip["companions"] = refs
+    return line | household

@@ -13,6 +13,7 @@ How the pages mark their examples (docs/api.md says so where its examples begin)
 
   A page's requests run in page order against the test database (each test replays those before it).
   ``{id}`` after ``/crises``, ``/trips`` or ``/campaigns`` is the last one an example created (201/202);
+  ``"{id}"`` in a body's list under a key names the last one created of that kind (``"companions": ["{id}"]``).
   ``{token}`` is the check-in token of the citizen's link in the last campaign. A campaign accepted (202)
   is sent by the worker's task before the next request, with SMS written to files as in development.
   Every key shown after ``→`` must be in the answer, and every value shown must equal it (numbers within
@@ -384,6 +385,18 @@ class Story:
 
         return re.sub(r"(?<=/)([\w-]+)/\{(\w+)\}", lambda m: f"{m[1]}/{placeholder(m)}", request.path)
 
+    def body_of(self, request: Request) -> Any:
+        """The body with each ``"{id}"`` in a list under a key replaced by the last one created of that kind."""
+
+        def filled(value: Any, kind: str = "") -> Any:
+            if isinstance(value, dict):
+                return {key: filled(member, key) for key, member in value.items()}
+            if isinstance(value, list):
+                return [self.known(request, kind) if item == "{id}" else filled(item) for item in value]
+            return value
+
+        return filled(request.body)
+
     def known(self, request: Request, kind: str) -> str:
         assert kind in self.created, f"{request.where}: no example before it created any {kind}"
         return self.created[kind]
@@ -391,7 +404,7 @@ class Story:
     def send(self, request: Request) -> tuple[int, Any]:
         client, path = self.client(request.persona), self.resolve(request)
         send = getattr(client, request.method.lower())
-        response = send(path, request.body, format="json") if request.body is not None else send(path)
+        response = send(path, self.body_of(request), format="json") if request.body is not None else send(path)
         body = response.json() if response.content else None
         kind = request.path.rstrip("/").rsplit("/", 1)[-1]
         if response.status_code in (201, 202) and isinstance(body, dict) and "id" in body:
@@ -652,6 +665,7 @@ RUNNERS: dict[str, Callable[[Run], None]] = {
     "grant_service_role": _a_service_role,
     "reindex_emails": _as_is,
     "place_city_stays_again": _as_is,
+    "fill_birth_months": _as_is,
     "collectstatic": _static_root_in_tmp,
 }
 
@@ -694,10 +708,17 @@ def import_line() -> dict:
     bodies = {(request.method, request.path): request.body for request in all_http_examples()}
 
     def body(match: re.Match) -> str:
-        assert (match[1], match[2]) in bodies, f"{block.where()}: no HTTP example shows {match[1]} {match[2]}"
-        return json.dumps(bodies[(match[1], match[2])])
+        method, path = match[2], match[3]
+        assert (method, path) in bodies, f"{block.where()}: no HTTP example shows {method} {path}"
+        return json.dumps(bodies[(method, path)])
 
-    text = re.sub(r"\{<as (\w+) (\S+)>\}", body, "\n".join(block.lines))
+    def with_members(match: re.Match) -> str:  # {"ref": "son", <as …>}: the body with those members first
+        return "{" + match[1] + body(match)[1:]
+
+    text = re.sub(r"\{((?:\"\w+\": \"\w+\", )*)<as (\w+) (\S+)>\}", with_members, "\n".join(block.lines))
+    refs = re.findall(r'"ref": "(\w+)"', text)
+    # The bodies name companions by the id the API gave ("{id}"); a line names them by ref.
+    text = text.replace('"{id}"', json.dumps(refs[0]) if refs else '"{id}"')
     return json.loads(re.sub(r",\s*…", "", text))
 
 
@@ -707,6 +728,7 @@ def test_a_line_in_the_documented_import_format_is_imported(tmp_path):
     out, err = io.StringIO(), io.StringIO()
     call_command("import_registrations", str(path), "--workers", "1", stdout=out, stderr=err)
     assert out.getvalue().startswith("imported 1, rejected 0, duplicates 0"), out.getvalue() + err.getvalue()
+    assert "; 2 people with their companions" in out.getvalue()
 
 
 @cache

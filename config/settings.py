@@ -162,6 +162,7 @@ INSTALLED_APPS = [
     "accounts",
     "registrations",
     "crises",
+    "feeds",
     "notifications",
     "privacy",
     "api",
@@ -264,6 +265,8 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "CrisisStatusEnum": "crises.models.Status",
+        "CrisisOriginEnum": "crises.models.Origin",
+        "FeedKindEnum": ["gdacs", "usgs", "cap", "nws", "meteoalarm"],
         "RevealStatusEnum": "crises.models.RevealStatus",
         "SeverityEnum": "crises.models.Severity",
         "CheckInStatusEnum": "notifications.models.CheckInStatus",

@@ -45,6 +45,11 @@ class Status(models.TextChoices):
     CLOSED = "closed", "Closed"
 
 
+class Origin(models.TextChoices):
+    DRAWN = "drawn", "Drawn by staff"
+    FEED = "feed", "Proposed by a feed"
+
+
 class Crisis(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     title = models.CharField(max_length=200)
@@ -72,6 +77,13 @@ class Crisis(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     activated_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A crisis a feed proposed: which message of which source, as the source names it.
+    # It belongs to no post (post NULL) until a post it touches activates it.
+    origin = models.CharField(max_length=5, choices=Origin.choices, default=Origin.DRAWN)
+    source_kind = models.CharField(max_length=16, blank=True)
+    source_external_id = models.CharField(max_length=300, blank=True)
+    source_version = models.CharField(max_length=64, blank=True)
+    source_link = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-starts_at", "id"]
@@ -85,6 +97,7 @@ class Crisis(models.Model):
                 name="crisis_window_ordered",
             ),
             models.CheckConstraint(condition=models.Q(status__in=Status.values), name="crisis_status_known"),
+            models.CheckConstraint(condition=models.Q(origin__in=Origin.values), name="crisis_origin_known"),
         ]
 
 

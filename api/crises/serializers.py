@@ -5,7 +5,7 @@ from api.notifications.serializers import CheckInCounts
 from api.registrations.serializers import DisclosureSchema
 from api.serializers import StrictBooleanField, StrictCharField, StrictInputSerializer
 from consular.validation import country_codes
-from crises.models import Crisis, RevealRequest, Severity, Status
+from crises.models import Crisis, Origin, RevealRequest, Severity, Status
 from notifications.models import CheckInStatus
 
 _POSITION = {
@@ -93,7 +93,33 @@ class CrisisPatchInput(StrictInputSerializer):
     area = AreaField(required=False)
 
 
-class CrisisOutput(serializers.ModelSerializer):
+class CrisisSource(serializers.Serializer):
+    """The feed message a proposed crisis came from, as its source names it."""
+
+    kind = serializers.ChoiceField(choices=["gdacs", "usgs", "cap", "nws", "meteoalarm"])
+    external_id = serializers.CharField()
+    version = serializers.CharField()
+    link = serializers.CharField(help_text="The agency's page for the event; may be empty.")
+
+
+class OriginFields(serializers.Serializer):
+    origin = serializers.ChoiceField(choices=Origin.choices, help_text="`feed`: proposed by a crisis feed.")
+    # DRF's metaclass takes declared fields off the class, so this does not shadow Field.source; mypy cannot tell.
+    source = serializers.SerializerMethodField()  # type: ignore[assignment]
+
+    @extend_schema_field(CrisisSource(allow_null=True, help_text="null for a drawn crisis."))
+    def get_source(self, crisis: Crisis) -> dict | None:
+        if crisis.origin != Origin.FEED:
+            return None
+        return {
+            "kind": crisis.source_kind,
+            "external_id": crisis.source_external_id,
+            "version": crisis.source_version,
+            "link": crisis.source_link,
+        }
+
+
+class CrisisOutput(OriginFields, serializers.ModelSerializer):
     area = serializers.SerializerMethodField()
 
     class Meta:
@@ -101,6 +127,7 @@ class CrisisOutput(serializers.ModelSerializer):
         fields = [
             "id", "title", "description", "severity", "status", "starts_at", "ends_at", "public", "area",
             "area_km2", "vertex_count", "countries", "warnings", "created_at", "activated_at", "closed_at",
+            "origin", "source",
         ]  # fmt: skip
 
     @extend_schema_field(MultiPolygonGeometry)
@@ -112,10 +139,11 @@ class CrisisOutput(serializers.ModelSerializer):
         return json.loads(shapely.to_geojson(crisis.area))
 
 
-class CrisisSummaryOutput(serializers.ModelSerializer):
+class CrisisSummaryOutput(OriginFields, serializers.ModelSerializer):
     class Meta:
         model = Crisis
-        fields = ["id", "title", "severity", "status", "starts_at", "ends_at", "public", "area_km2", "countries"]
+        fields = ["id", "title", "severity", "status", "starts_at", "ends_at", "public", "area_km2", "countries",
+                  "origin", "source"]  # fmt: skip
 
 
 @extend_schema_field(

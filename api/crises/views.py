@@ -31,7 +31,7 @@ from api.permissions import IsOfficer, IsStaff, IsSupervisor, account_of
 from api.schema import errors
 from consular.errors import DomainError
 from crises import selectors
-from crises.models import Crisis, RevealRequest, Status
+from crises.models import Crisis, Origin, RevealRequest, Status
 from crises.reports import affected_report
 from crises.services import lifecycle, reveals
 from crises.suppression import threshold_for
@@ -47,7 +47,7 @@ AREA_413 = (
 )
 NOT_OWNER = (
     "`permission_denied`: analysts read only; `forbidden`: only the post that declared the crisis, or an admin, "
-    "changes it."
+    "changes it (a feed's proposal that no post has activated: any post it touches)."
 )
 
 
@@ -70,18 +70,26 @@ class CrisisListView(APIView):
     pagination_class = CappedPageNumberPagination  # GET's page, and its shape in the schema
 
     @extend_schema(
-        parameters=[OpenApiParameter("status", str, enum=Status.values, description="Only crises in this status.")],
+        parameters=[
+            OpenApiParameter("status", str, enum=Status.values, description="Only crises in this status."),
+            OpenApiParameter(
+                "origin",
+                str,
+                enum=Origin.values,
+                description="Only crises drawn by staff, or proposed by a feed (`?origin=feed&status=draft`: the "
+                "proposals no post has taken yet, and those a post has not activated).",
+            ),
+        ],
         responses=CrisisSummaryOutput(many=True),
     )
     def get(self, request: Request) -> Response:
         crises = selectors.crises_visible_to(user=account_of(request))
-        wanted = query_value(request, "status")
-        if wanted is not None:
-            if wanted not in Status.values:
-                raise DomainError(
-                    "invalid", "Invalid input.", fields={"status": [f"One of {', '.join(Status.values)}."]}
-                )
-            crises = crises.filter(status=wanted)
+        for name, choices in (("status", Status.values), ("origin", Origin.values)):
+            wanted = query_value(request, name)
+            if wanted is not None:
+                if wanted not in choices:
+                    raise DomainError("invalid", "Invalid input.", fields={name: [f"One of {', '.join(choices)}."]})
+                crises = crises.filter(**{name: wanted})
         return paginated_response(request, self, crises, lambda page: CrisisSummaryOutput(page, many=True).data)
 
     @extend_schema(

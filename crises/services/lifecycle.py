@@ -20,7 +20,7 @@ from consular.errors import DomainError
 from consular.validation import EARLIEST_DATE, LATEST_DATE
 from crises import hooks
 from crises.areas import parse_area
-from crises.models import Crisis, Status
+from crises.models import Crisis, Origin, Status
 
 # Parts of at most this many vertices. Measured on 1M travellers with a
 # 10,000-vertex area (bench/affected_bench.py): 256 → 77 ms, 1024 → 35 ms,
@@ -143,11 +143,25 @@ def _area_summary(crisis: Crisis) -> dict[str, Any]:
     }
 
 
+def _unowned_proposal_for(crisis: Crisis, user: User) -> bool:
+    """A feed's proposal no post has taken yet, and a post it touches: that post may take it."""
+    countries = user.jurisdiction()
+    return (
+        crisis.origin == Origin.FEED
+        and crisis.post_id is None
+        and user.post_id is not None
+        and bool(countries and countries.intersection(crisis.countries))
+    )
+
+
 def _check_owner(crisis: Crisis, user: User) -> None:
     # Every post the area touches sees the crisis; only the declaring post moves it.
     # Otherwise another post could redraw it away from the declaring post's countries
-    # and lock that post out of its own crisis and campaigns.
-    if user.role != Role.ADMIN and (crisis.post_id is None or crisis.post_id != user.post_id):
+    # and lock that post out of its own crisis and campaigns. A feed's proposal belongs
+    # to no post: any post it touches may edit it, and activating it makes it theirs.
+    if user.role == Role.ADMIN or _unowned_proposal_for(crisis, user):
+        return
+    if crisis.post_id is None or crisis.post_id != user.post_id:
         raise DomainError(
             "forbidden", "Only the post that declared this crisis, or an admin, may change it.", status=403
         )
@@ -191,13 +205,15 @@ def crisis_transition(*, crisis: Crisis, user: User, action: str) -> Crisis:
     _check_owner(crisis, user)
     if crisis.status != source:
         raise DomainError("conflict", f"Cannot {action} a crisis that is {crisis.status}.", status=409)
+    if target == Status.ACTIVE and _unowned_proposal_for(crisis, user):
+        crisis.post_id = user.post_id  # the post that activates a feed's proposal owns it from now on
     crisis.status = target
     now = timezone.now()
     if target == Status.ACTIVE:
         crisis.activated_at = now
     else:
         crisis.closed_at = now
-    crisis.save(update_fields=["status", "activated_at", "closed_at", "updated_at"])
+    crisis.save(update_fields=["status", "activated_at", "closed_at", "post", "updated_at"])
     details = {}
     if target == Status.CLOSED:
         # What apps above hold for it ends with it (notifications: its campaigns, so no

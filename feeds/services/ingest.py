@@ -1,0 +1,172 @@
+"""Feed events → proposed crises, idempotently per (kind, external id, version).
+
+- A version already seen changes nothing (`unchanged`), so ingesting a file twice writes
+  nothing the second time.
+- An event is the same as one seen before under its own id, any of its aliases (USGS
+  `ids`), or one it references (CAP Update and Cancel).
+- A newer version (a larger rank) revises that event's crisis (`updated`) and an older
+  one arriving late changes nothing; a cancel closes it (`cancelled`).
+- A new event with an area becomes a draft crisis of no post (`created`); one without
+  geometry is kept with its flags and makes none (`flagged`).
+Each event is written in a transaction of its own: one bad event never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from consular.errors import DomainError
+from crises.models import Crisis
+from crises.services.proposals import (
+    Proposal,
+    Source,
+    countries_area,
+    crisis_cancel,
+    crisis_propose,
+    crisis_revise,
+    crisis_warn,
+)
+from feeds.events import AreaKind, FeedEvent, Flag, MessageType, Parsed, Skipped
+from feeds.models import FeedItem
+
+log = logging.getLogger(__name__)
+
+FLAG_TEXT = {
+    Flag.NO_GEOMETRY: "The feed gives no geometry for this event (zone codes or a description only): it is "
+    "kept without an area and counts no one until an officer draws it.",
+    Flag.SWAPPED_CIRCLE: "The circle's centre lies outside every country the message names: its coordinates "
+    "may be swapped (longitude first). Check the area before relying on its counts.",
+    Flag.WIDENED_CIRCLE: "A circle's radius was outside 10-2,000 km and was brought within it.",
+}
+
+
+@dataclass
+class Summary:
+    created: int = 0
+    updated: int = 0
+    cancelled: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    flagged: list[Skipped] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "cancelled": self.cancelled,
+            "unchanged": self.unchanged,
+            "skipped": [{"item": s.item, "reason": s.reason} for s in self.skipped],
+            "flagged": [{"item": s.item, "reason": s.reason} for s in self.flagged],
+            "errors": self.errors,
+        }
+
+
+def ingest(parsed: Parsed) -> Summary:
+    summary = Summary(skipped=list(parsed.skipped))
+    for event in parsed.events:
+        try:
+            outcome = _ingest_one(event, summary)
+        except DomainError as exc:  # the area intake's refusal: a reason, never the feed's text
+            summary.skipped.append(Skipped(event.external_id, exc.message))
+            continue
+        except Exception:
+            log.exception("feed event %s %s could not be ingested", event.kind, event.external_id[:100])
+            summary.errors.append(f"{event.external_id[:100]}: could not be ingested (see the log)")
+            continue
+        if outcome in ("created", "updated", "cancelled", "unchanged"):
+            setattr(summary, outcome, getattr(summary, outcome) + 1)
+    return summary
+
+
+@transaction.atomic
+def _ingest_one(event: FeedEvent, summary: Summary) -> str:
+    if FeedItem.objects.filter(kind=event.kind, external_id=event.external_id, version=event.version).exists():
+        return "unchanged"
+    thread = _thread(event)
+    crisis = Crisis.objects.filter(pk=thread.crisis_id).first() if thread and thread.crisis_id else None
+    if event.message_type == MessageType.CANCEL:
+        if crisis is None:
+            summary.skipped.append(Skipped(event.external_id, "a cancel of no event seen before"))
+            return _record(event, None, "skipped")
+        closed = crisis_cancel(crisis=crisis, source=_source(event))
+        return _record(event, crisis, "cancelled" if closed else "unchanged")
+    if thread is not None and thread.rank >= event.rank:
+        return _record(event, crisis, "unchanged")  # an older version, arriving late
+    area = event.area
+    if event.area_kind == AreaKind.COUNTRY:
+        area = countries_area(event.countries)
+    if area is None:
+        summary.flagged.append(Skipped(event.external_id, FLAG_TEXT[Flag.NO_GEOMETRY]))
+        return _record(event, crisis, "flagged")
+    proposal = Proposal(
+        title=event.title,
+        description=event.description,
+        severity=event.severity,
+        starts_at=event.onset or _sent(event) or timezone.now(),
+        ends_at=event.expires,
+        area=area,
+        source=_source(event),
+        warnings=tuple(FLAG_TEXT[flag] for flag in event.flags if flag in FLAG_TEXT),
+    )
+    if crisis is None:
+        crisis = crisis_propose(proposal=proposal)
+        outcome = "created"
+    else:
+        crisis = crisis_revise(crisis=crisis, proposal=proposal)
+        outcome = "updated"
+    if event.area_kind == AreaKind.CIRCLE and event.countries and not set(event.countries) & set(crisis.countries):
+        event.flags.append(Flag.SWAPPED_CIRCLE)
+        crisis_warn(crisis=crisis, warning=FLAG_TEXT[Flag.SWAPPED_CIRCLE])
+        summary.flagged.append(Skipped(event.external_id, FLAG_TEXT[Flag.SWAPPED_CIRCLE]))
+    return _record(event, crisis, outcome)
+
+
+def _thread(event: FeedEvent) -> FeedItem | None:
+    """The latest version seen of this event (with a crisis, when one exists)."""
+    names = [event.external_id, *event.aliases, *event.references]
+    items = FeedItem.objects.filter(kind=event.kind).filter(
+        Q(external_id__in=names) | Q(aliases__overlap=[event.external_id, *event.aliases])
+    )
+    with_crisis = items.exclude(crisis=None).order_by("-rank").first()
+    return with_crisis or items.order_by("-rank").first()
+
+
+def _record(event: FeedEvent, crisis: Crisis | None, outcome: str) -> str:
+    FeedItem.objects.create(
+        kind=event.kind,
+        external_id=event.external_id,
+        version=event.version,
+        rank=event.rank,
+        message_type=event.message_type,
+        crisis=crisis,
+        title=event.title[:200],
+        severity=event.severity,
+        area_kind=event.area_kind,
+        area_km2=crisis.area_km2 if crisis is not None and outcome in ("created", "updated") else None,
+        countries=event.countries[:50],
+        aliases=[alias[:300] for alias in event.aliases[:20]],
+        references=[reference[:300] for reference in event.references[:50]],
+        flags=sorted(set(event.flags)),
+        outcome=outcome,
+    )
+    return outcome
+
+
+def _source(event: FeedEvent) -> Source:
+    return Source(kind=event.kind, external_id=event.external_id, version=event.version, link=event.link)
+
+
+def _sent(event: FeedEvent) -> datetime | None:
+    try:
+        # CAP and NWS rank versions by their sent time in epoch seconds; GDACS by episode, USGS by milliseconds.
+        return datetime.fromtimestamp(event.rank, tz=UTC) if 1e9 < event.rank < 1e11 else None
+    except (OverflowError, OSError, ValueError):
+        return None

@@ -666,6 +666,7 @@ RUNNERS: dict[str, Callable[[Run], None]] = {
     "reindex_emails": _as_is,
     "place_city_stays_again": _as_is,
     "fill_birth_months": _as_is,
+    "ingest_feed": _as_is,
     "collectstatic": _static_root_in_tmp,
 }
 

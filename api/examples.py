@@ -115,3 +115,18 @@ CAMPAIGN = _example(
     },
 )
 CHECK_IN = _example("I am safe", {"status": "safe", "message": "At the Nadi evacuation centre."})
+
+FEED_SOURCE = _example(
+    "GDACS, every 10 minutes, red and orange events with people inside activated at once",
+    {
+        "name": "GDACS 24 hours",
+        "kind": "gdacs",
+        "url": "https://www.gdacs.org/xml/rss_24h.xml",
+        "poll_minutes": 10,
+        "enabled": True,
+        "activate_min_severity": "severe",
+        "activate_min_located": 1,
+    },
+)
+
+FEED_SOURCE_PATCH = _example("Pause a source", {"enabled": False})

@@ -55,6 +55,14 @@ class IsSupervisor(BasePermission):
         return bool(request.user and request.user.role == Role.SUPERVISOR)
 
 
+class IsAdmin(BasePermission):
+    role_restricted = True  # a 403 for other roles (api.schema documents it)
+    message = "This endpoint is for administrators."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.role == Role.ADMIN)
+
+
 def account_of(request: Request) -> User:
     """The caller's account. Every view that is not Public has one (the default permission
     is "authenticated"), so this only turns that guarantee into a type; a view that is

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("api.crises.urls")),
     path("", include("api.audit.urls")),
     path("", include("api.notifications.urls")),
+    path("", include("api.feeds.urls")),
 ]

@@ -302,6 +302,10 @@ AUDIT_ANCHOR_FILE = env("AUDIT_ANCHOR_FILE", "" if PRODUCTION else str(LOCAL_DIR
 
 # --- Crises ------------------------------------------------------------------------
 CRISIS_MAX_VERTICES = env_int("CRISIS_MAX_VERTICES", 100_000)
+# Networks a feed may be fetched from although they are not public (feeds/fetch.py refuses
+# loopback, private and link-local addresses): the tests' local feed server, or an
+# internal mirror run on purpose. Comma-separated CIDRs; empty by default.
+FEED_FETCH_ALLOWED_NETWORKS = env_list("FEED_FETCH_ALLOWED_NETWORKS")
 # Crisis areas are large request bodies: about 40 bytes a vertex in GeoJSON.
 CRISIS_MAX_BODY_BYTES = env_int("CRISIS_MAX_BODY_BYTES", 16 * 1024 * 1024)
 # Django's own cap, checked when a body is read, must not be below any view's own limit:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -195,8 +196,14 @@ def crisis_window(crisis: Crisis) -> Window:
 
 def affected_parameters(crisis: Crisis, user: User, *, include_country_only: bool, country: str = "") -> dict[str, Any]:
     """Parameters of AFFECTED_CTE for this crisis as seen by this user."""
+    return _parameters(crisis, user.jurisdiction(), include_country_only=include_country_only, country=country)
+
+
+def _parameters(
+    crisis: Crisis, countries: AbstractSet[str] | None, *, include_country_only: bool, country: str = ""
+) -> dict[str, Any]:
+    """``countries``: the jurisdiction counted, None for every country."""
     window = crisis_window(crisis)
-    countries = user.jurisdiction()
     # Minors: under 18 on the crisis's first day, read from the month of birth (the day
     # is encrypted), so someone turning 18 in that month still counts as a minor.
     first_month = window.start.replace(day=1)
@@ -237,9 +244,18 @@ class AffectedCounts:
 
 
 def affected_counts(*, crisis: Crisis, user: User) -> AffectedCounts:
+    return _counts(affected_parameters(crisis, user, include_country_only=True))
+
+
+def crisis_exposure(*, crisis: Crisis) -> AffectedCounts:
+    """The counts over every country, whoever looks: what a feed's early warning and activation rule read."""
+    return _counts(_parameters(crisis, None, include_country_only=True))
+
+
+def _counts(parameters: dict[str, Any]) -> AffectedCounts:
     counts = AffectedCounts(located={}, country_only={})
     with connection.cursor() as cursor:
-        cursor.execute(COUNTS_SQL, affected_parameters(crisis, user, include_country_only=True))
+        cursor.execute(COUNTS_SQL, parameters)
         for located, country, precision, kind, registrations, persons, minors in cursor.fetchall():
             if located:
                 if registrations:

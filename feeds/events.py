@@ -86,6 +86,7 @@ class Parsed:
     kind: str
     events: list[FeedEvent] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # CAP messages an index only links to: followed when polling
 
 
 class FeedError(Exception):

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
@@ -38,3 +40,47 @@ class FeedItem(models.Model):
             models.Index(fields=["kind", "external_id"], name="feeditem_event"),
             models.Index(fields=["crisis"], name="feeditem_crisis"),
         ]
+
+
+class FeedSource(models.Model):
+    """A feed polled on a schedule of its own (django-q2 rows follow these rows: feeds.services.sources)."""
+
+    class Kind(models.TextChoices):
+        GDACS = "gdacs", "GDACS GeoRSS or GeoJSON"
+        USGS = "usgs", "USGS earthquake GeoJSON"
+        CAP = "cap", "CAP 1.1/1.2 alert, Atom, RSS or EDXL-DE"
+        NWS = "nws", "NWS api.weather.gov alerts"
+        METEOALARM = "meteoalarm", "MeteoAlarm Atom"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    url = models.CharField(max_length=2000)
+    poll_minutes = models.PositiveIntegerField(default=10)
+    enabled = models.BooleanField(default=True)
+    # Auto-activation: a new or grown event of at least this severity with at least this
+    # many registrations located inside is activated at once (null severity: never).
+    activate_min_severity = models.CharField(max_length=10, blank=True)
+    activate_min_located = models.PositiveIntegerField(default=0)
+    # Conditional requests: what the feed's server said last time.
+    etag = models.CharField(max_length=300, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_failure_reason = models.CharField(max_length=300, blank=True)
+    last_run = models.JSONField(default=dict)  # counts of the last run that read the feed
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(poll_minutes__gte=1) & models.Q(poll_minutes__lte=1440), name="feedsource_poll_range"
+            )
+        ]
+
+    @property
+    def schedule_name(self) -> str:
+        return f"feed-source-{self.pk}"

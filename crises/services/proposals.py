@@ -130,6 +130,20 @@ def crisis_cancel(*, crisis: Crisis, source: Source) -> bool:
 
 
 @transaction.atomic
+def crisis_activate_by_rule(*, crisis: Crisis, rule: str) -> bool:
+    """The feed source's rule activates a proposal (it stays of no post until a post takes it over)."""
+    crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)
+    if crisis.status != Status.DRAFT:
+        return False
+    crisis.status = Status.ACTIVE
+    crisis.activated_at = timezone.now()
+    crisis.save(update_fields=["status", "activated_at", "updated_at"])
+    audit_record(actor=None, action="crisis.activate", object_type="crisis", object_id=crisis.pk,
+                 details={"rule": rule})  # fmt: skip
+    return True
+
+
+@transaction.atomic
 def crisis_warn(*, crisis: Crisis, warning: str) -> None:
     """Add a warning an officer should read before relying on the crisis's counts (once)."""
     crisis = Crisis.objects.select_for_update().get(pk=crisis.pk)

@@ -110,7 +110,19 @@ def _entry(parsed: Parsed, entry: Element, where: str) -> None:
     if any(_is_cap(node) or local(node.tag) == "polygon" for node in entry):
         _add(parsed, entry, where, inline=True)
         return
+    link = _cap_link(entry)
+    if link:
+        parsed.links.append(link)
     parsed.skipped.append(Skipped(where, "only links to its CAP message, which reading a file does not follow"))
+
+
+def _cap_link(entry: Element) -> str:
+    """The address of the CAP message an index entry or item points to (Atom link href, RSS link text)."""
+    for link in children(entry, "link"):
+        href = link.get("href") or (link.text or "").strip()
+        if href.startswith(("http://", "https://")):
+            return href[:2000]
+    return ""
 
 
 def _is_cap(node: Element) -> bool:

@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from consular.errors import DomainError
 from crises.models import Crisis
+from crises.selectors import crisis_exposure
 from crises.services.proposals import (
     Proposal,
     Source,
     countries_area,
+    crisis_activate_by_rule,
     crisis_cancel,
     crisis_propose,
     crisis_revise,
@@ -35,6 +37,7 @@ from crises.services.proposals import (
 )
 from feeds.events import AreaKind, FeedEvent, Flag, MessageType, Parsed, Skipped
 from feeds.models import FeedItem
+from feeds.parsers.common import SEVERITIES
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +50,24 @@ FLAG_TEXT = {
 }
 
 
+@dataclass(frozen=True)
+class ActivationRule:
+    """A source's rule: activate an event of at least this severity with at least this many located inside."""
+
+    min_severity: str
+    min_located: int
+
+    def describe(self) -> str:
+        return f"severity >= {self.min_severity} and >= {self.min_located} registrations located"
+
+
 @dataclass
 class Summary:
     created: int = 0
     updated: int = 0
     cancelled: int = 0
     unchanged: int = 0
+    activated: int = 0
     skipped: list[Skipped] = field(default_factory=list)
     flagged: list[Skipped] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -63,17 +78,18 @@ class Summary:
             "updated": self.updated,
             "cancelled": self.cancelled,
             "unchanged": self.unchanged,
+            "activated": self.activated,
             "skipped": [{"item": s.item, "reason": s.reason} for s in self.skipped],
             "flagged": [{"item": s.item, "reason": s.reason} for s in self.flagged],
             "errors": self.errors,
         }
 
 
-def ingest(parsed: Parsed) -> Summary:
+def ingest(parsed: Parsed, *, rule: ActivationRule | None = None) -> Summary:
     summary = Summary(skipped=list(parsed.skipped))
     for event in parsed.events:
         try:
-            outcome = _ingest_one(event, summary)
+            outcome = _ingest_one(event, summary, rule)
         except DomainError as exc:  # the area intake's refusal: a reason, never the feed's text
             summary.skipped.append(Skipped(event.external_id, exc.message))
             continue
@@ -87,7 +103,7 @@ def ingest(parsed: Parsed) -> Summary:
 
 
 @transaction.atomic
-def _ingest_one(event: FeedEvent, summary: Summary) -> str:
+def _ingest_one(event: FeedEvent, summary: Summary, rule: ActivationRule | None) -> str:
     if FeedItem.objects.filter(kind=event.kind, external_id=event.external_id, version=event.version).exists():
         return "unchanged"
     thread = _thread(event)
@@ -126,7 +142,17 @@ def _ingest_one(event: FeedEvent, summary: Summary) -> str:
         event.flags.append(Flag.SWAPPED_CIRCLE)
         crisis_warn(crisis=crisis, warning=FLAG_TEXT[Flag.SWAPPED_CIRCLE])
         summary.flagged.append(Skipped(event.external_id, FLAG_TEXT[Flag.SWAPPED_CIRCLE]))
+    if rule is not None and not event.flags and _meets(rule, crisis):
+        summary.activated += crisis_activate_by_rule(crisis=crisis, rule=rule.describe())
     return _record(event, crisis, outcome)
+
+
+def _meets(rule: ActivationRule, crisis: Crisis) -> bool:
+    """Severity first (free), then the located registrations over every country (one join)."""
+    if SEVERITIES.index(crisis.severity) < SEVERITIES.index(rule.min_severity):
+        return False
+    located = sum(crisis_exposure(crisis=crisis).located.values())
+    return located >= rule.min_located
 
 
 def _thread(event: FeedEvent) -> FeedItem | None:

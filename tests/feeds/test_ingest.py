@@ -199,7 +199,8 @@ def test_the_command_prints_its_summary_as_json(tmp_path):
     out = io.StringIO()
     call_command("ingest_feed", "--file", str(path), "--json", stdout=out)
     assert json.loads(out.getvalue()) == {
-        "created": 1, "updated": 0, "cancelled": 0, "unchanged": 0, "skipped": [], "flagged": [], "errors": [],
+        "created": 1, "updated": 0, "cancelled": 0, "unchanged": 0, "activated": 0,
+        "skipped": [], "flagged": [], "errors": [],
     }  # fmt: skip
 
 

@@ -63,6 +63,16 @@ class IsAdmin(BasePermission):
         return bool(request.user and request.user.role == Role.ADMIN)
 
 
+class IsOfficerOrAdmin(BasePermission):
+    """Officers and supervisors act for their post; admins for any."""
+
+    role_restricted = True  # a 403 for other roles (api.schema documents it)
+    message = "This endpoint is for consular officers and administrators."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.role in {Role.OFFICER, Role.SUPERVISOR, Role.ADMIN})
+
+
 def account_of(request: Request) -> User:
     """The caller's account. Every view that is not Public has one (the default permission
     is "authenticated"), so this only turns that guarantee into a type; a view that is

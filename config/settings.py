@@ -266,7 +266,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CrisisStatusEnum": "crises.models.Status",
         "CrisisOriginEnum": "crises.models.Origin",
-        "FeedKindEnum": ["gdacs", "usgs", "cap", "nws", "meteoalarm"],
+        "FeedKindEnum": "feeds.models.FeedSource.Kind",
         "RevealStatusEnum": "crises.models.RevealStatus",
         "SeverityEnum": "crises.models.Severity",
         "CheckInStatusEnum": "notifications.models.CheckInStatus",

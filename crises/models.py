@@ -84,6 +84,11 @@ class Crisis(models.Model):
     source_external_id = models.CharField(max_length=300, blank=True)
     source_version = models.CharField(max_length=64, blank=True)
     source_link = models.CharField(max_length=500, blank=True)
+    # A feed crisis's exposure, computed when it arrives or its area changes: per country,
+    # {"located": registrations, "persons": people, "country_only": registrations}, over
+    # every country (each post reads its own countries' share).
+    exposure_by_country = models.JSONField(default=dict)
+    exposure_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-starts_at", "id"]

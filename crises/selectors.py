@@ -10,7 +10,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import Role, User
@@ -161,6 +162,28 @@ def crises_visible_to(*, user: User) -> QuerySet[Crisis]:
     if not countries:
         return Crisis.objects.none()
     return Crisis.objects.filter(countries__overlap=sorted(countries))
+
+
+def with_exposure(crises: QuerySet[Crisis], *, user: User) -> QuerySet[Crisis]:
+    """Each crisis with `exposure_located`: the registrations its stored exposure locates in the caller's
+    countries (every country for an admin); null when none was computed (a drawn crisis)."""
+    countries = user.jurisdiction()
+    if countries is None:
+        sql = "SELECT sum((value->>'located')::int) FROM jsonb_each(crises_crisis.exposure_by_country)"
+        parameters: tuple[Any, ...] = ()
+    else:
+        sql = (
+            "SELECT coalesce(sum((value->>'located')::int), 0) FROM jsonb_each(crises_crisis.exposure_by_country)"
+            " WHERE key = ANY(%s)"
+        )
+        parameters = (sorted(countries),)
+    return crises.annotate(
+        exposure_located=Case(
+            When(exposure_at__isnull=True, then=Value(None)),
+            default=RawSQL(sql, parameters),  # noqa: S611 - fixed SQL, the countries passed as a parameter
+            output_field=IntegerField(),
+        )
+    )
 
 
 def crisis_for(*, user: User, crisis_id: uuid.UUID) -> Crisis | None:

@@ -84,3 +84,26 @@ class FeedSource(models.Model):
     @property
     def schedule_name(self) -> str:
         return f"feed-source-{self.pk}"
+
+
+class Alert(models.Model):
+    """An entry in a post's inbox: a feed crisis holds registrations of the post's countries.
+
+    Counts only. One entry per crisis and post, and another only when the exposure grows
+    beyond what the last entry said.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    post = models.ForeignKey("accounts.Post", on_delete=models.CASCADE, related_name="+")
+    crisis = models.ForeignKey("crises.Crisis", on_delete=models.CASCADE, related_name="+")
+    located = models.PositiveIntegerField()  # registrations located in the post's countries
+    persons = models.PositiveIntegerField()  # the people they hold there
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        indexes = [models.Index(fields=["post", "crisis", "-located"], name="alert_post_crisis")]

@@ -6,6 +6,7 @@ from api.registrations.serializers import DisclosureSchema
 from api.serializers import StrictBooleanField, StrictCharField, StrictInputSerializer
 from consular.validation import country_codes
 from crises.models import Crisis, Origin, RevealRequest, Severity, Status
+from feeds.models import FeedSource
 from notifications.models import CheckInStatus
 
 _POSITION = {
@@ -96,7 +97,7 @@ class CrisisPatchInput(StrictInputSerializer):
 class CrisisSource(serializers.Serializer):
     """The feed message a proposed crisis came from, as its source names it."""
 
-    kind = serializers.ChoiceField(choices=["gdacs", "usgs", "cap", "nws", "meteoalarm"])
+    kind = serializers.ChoiceField(choices=FeedSource.Kind.choices)
     external_id = serializers.CharField()
     version = serializers.CharField()
     link = serializers.CharField(help_text="The agency's page for the event; may be empty.")
@@ -139,11 +140,32 @@ class CrisisOutput(OriginFields, serializers.ModelSerializer):
         return json.loads(shapely.to_geojson(crisis.area))
 
 
+class Exposure(serializers.Serializer):
+    located = serializers.IntegerField(allow_null=True, help_text="Registrations located in the caller's countries.")
+    located_suppressed = serializers.BooleanField(required=False)
+    computed_at = serializers.DateTimeField()
+
+
 class CrisisSummaryOutput(OriginFields, serializers.ModelSerializer):
+    exposure = serializers.SerializerMethodField()
+
     class Meta:
         model = Crisis
         fields = ["id", "title", "severity", "status", "starts_at", "ends_at", "public", "area_km2", "countries",
-                  "origin", "source"]  # fmt: skip
+                  "origin", "source", "exposure"]  # fmt: skip
+
+    @extend_schema_field(
+        Exposure(allow_null=True, help_text="A feed crisis's counts, computed when it arrived or its area changed.")
+    )
+    def get_exposure(self, crisis: Crisis) -> dict | None:
+        located = getattr(crisis, "exposure_located", None)
+        if crisis.exposure_at is None or located is None:
+            return None
+        body: dict = {"located": located, "computed_at": crisis.exposure_at}
+        k = self.context.get("k")
+        if k and 0 < located < k:
+            body.update(located=None, located_suppressed=True)
+        return body
 
 
 @extend_schema_field(

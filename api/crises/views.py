@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.db.models import F
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -73,6 +74,13 @@ class CrisisListView(APIView):
         parameters=[
             OpenApiParameter("status", str, enum=Status.values, description="Only crises in this status."),
             OpenApiParameter(
+                "order",
+                str,
+                enum=["-exposure", "-starts_at"],
+                description="`-exposure`: the crises holding most of the caller's registrations first (a feed's "
+                "proposals carry their exposure; drawn crises come last); default `-starts_at`.",
+            ),
+            OpenApiParameter(
                 "origin",
                 str,
                 enum=Origin.values,
@@ -90,7 +98,16 @@ class CrisisListView(APIView):
                 if wanted not in choices:
                     raise DomainError("invalid", "Invalid input.", fields={name: [f"One of {', '.join(choices)}."]})
                 crises = crises.filter(**{name: wanted})
-        return paginated_response(request, self, crises, lambda page: CrisisSummaryOutput(page, many=True).data)
+        crises = selectors.with_exposure(crises, user=account_of(request))
+        order = query_value(request, "order")
+        if order == "-exposure":
+            crises = crises.order_by(F("exposure_located").desc(nulls_last=True), "-starts_at", "id")
+        elif order not in (None, "-starts_at"):
+            raise DomainError("invalid", "Invalid input.", fields={"order": ["-exposure or -starts_at."]})
+        k = threshold_for(account_of(request))
+        return paginated_response(
+            request, self, crises, lambda page: CrisisSummaryOutput(page, many=True, context={"k": k}).data
+        )
 
     @extend_schema(
         request=CrisisInput,

@@ -81,3 +81,19 @@ class PollOutput(serializers.Serializer):
     skipped = Item(many=True)
     flagged = Item(many=True)
     errors = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
+
+
+class AlertOutput(serializers.Serializer):
+    """Counts only; for analysts a count from 1 to k-1 is null with `<name>_suppressed: true`."""
+
+    id = serializers.UUIDField()
+    crisis = serializers.UUIDField(help_text="The feed crisis (GET /api/v1/crises/{id}).")
+    title = serializers.CharField()
+    severity = serializers.CharField()
+    status = serializers.CharField(help_text="The crisis's status now.")
+    located = serializers.IntegerField(allow_null=True, help_text="Registrations located in the post's countries.")
+    located_suppressed = serializers.BooleanField(required=False)
+    persons = serializers.IntegerField(allow_null=True, help_text="The people those registrations hold there.")
+    persons_suppressed = serializers.BooleanField(required=False)
+    created_at = serializers.DateTimeField()
+    acknowledged_at = serializers.DateTimeField(allow_null=True)

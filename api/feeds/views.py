@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -12,12 +12,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import examples
-from api.feeds.serializers import FeedSourceInput, FeedSourceOutput, FeedSourcePatchInput, PollOutput
+from api.feeds.serializers import AlertOutput, FeedSourceInput, FeedSourceOutput, FeedSourcePatchInput, PollOutput
 from api.pagination import CappedPageNumberPagination, paginated_response
-from api.permissions import IsAdmin
+from api.params import query_value
+from api.permissions import IsAdmin, IsOfficerOrAdmin, IsStaff, account_of
 from api.schema import errors
-from feeds.models import FeedSource
-from feeds.services import sources
+from consular.errors import DomainError
+from crises.suppression import suppress_total, threshold_for
+from feeds.models import Alert, FeedSource
+from feeds.services import alerts, sources
 
 URL_400 = "`invalid`: a field's rule (`fields` names it): the url must be http or https with a host, no credentials."
 
@@ -91,3 +94,59 @@ class FeedSourcePollView(APIView):
             **{name: counts.get(name, []) for name in ("skipped", "flagged", "errors")},
         }
         return Response(body)
+
+
+def alert_body(alert: Alert, k: int | None) -> dict:
+    body = {
+        "id": str(alert.pk),
+        "crisis": str(alert.crisis_id),
+        "title": alert.crisis.title,
+        "severity": alert.crisis.severity,
+        "status": alert.crisis.status,
+        "created_at": alert.created_at,
+        "acknowledged_at": alert.acknowledged_at,
+    }
+    for name in ("located", "persons"):
+        cell = suppress_total(getattr(alert, name), k) if k else None
+        body[name] = cell.count if cell else getattr(alert, name)
+        if cell and cell.suppressed:
+            body[f"{name}_suppressed"] = True
+    return body
+
+
+class AlertListView(APIView):
+    permission_classes = [IsStaff]
+    pagination_class = CappedPageNumberPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "acknowledged", str, enum=["true", "false"], description="Only entries (not) acknowledged."
+            )
+        ],
+        responses=AlertOutput(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        """The post's inbox: feed crises that hold registrations of its countries, newest first."""
+        user = account_of(request)
+        entries = alerts.alerts_for(user=user)
+        wanted = query_value(request, "acknowledged")
+        if wanted is not None:
+            if wanted not in ("true", "false"):
+                raise DomainError("invalid", "Invalid input.", fields={"acknowledged": ["true or false."]})
+            entries = entries.filter(acknowledged_at__isnull=wanted == "false")
+        k = threshold_for(user)
+        return paginated_response(request, self, entries, lambda page: [alert_body(alert, k) for alert in page])
+
+
+class AlertAckView(APIView):
+    permission_classes = [IsOfficerOrAdmin]
+
+    @extend_schema(request=None, responses={200: AlertOutput, **errors({409: "`conflict`: already acknowledged."})})
+    def post(self, request: Request, alert_id: uuid.UUID) -> Response:
+        user = account_of(request)
+        alert = alerts.alerts_for(user=user).filter(pk=alert_id).first()
+        if alert is None:
+            raise NotFound()
+        alert = alerts.alert_acknowledge(alert=alert, user=user)
+        return Response(alert_body(alert, threshold_for(user)))

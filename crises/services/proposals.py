@@ -15,6 +15,7 @@ from django.utils import timezone
 from consular.audit import audit_record
 from crises import hooks
 from crises.models import Crisis, Origin, Status
+from crises.selectors import crisis_exposure
 from crises.services.lifecycle import _apply_area, _area_summary, _check_window, _store_area
 
 
@@ -150,6 +151,23 @@ def crisis_warn(*, crisis: Crisis, warning: str) -> None:
     if warning not in crisis.warnings:
         crisis.warnings = [*crisis.warnings, warning]
         crisis.save(update_fields=["warnings", "updated_at"])
+
+
+@transaction.atomic
+def crisis_exposure_store(*, crisis: Crisis) -> dict[str, dict[str, int]]:
+    """Compute the crisis's counts now (the join of /affected, over every country) and keep them, per country."""
+    counts = crisis_exposure(crisis=crisis)
+    by_country: dict[str, dict[str, int]] = {}
+    for (country, _precision), registrations in counts.located.items():
+        cell = by_country.setdefault(country, {"located": 0, "persons": 0, "country_only": 0})
+        cell["located"] += registrations
+    for country, people in counts.located_persons.items():
+        by_country.setdefault(country, {"located": 0, "persons": 0, "country_only": 0})["persons"] += people.persons
+    for country, registrations in counts.country_only.items():
+        by_country.setdefault(country, {"located": 0, "persons": 0, "country_only": 0})["country_only"] += registrations
+    Crisis.objects.filter(pk=crisis.pk).update(exposure_by_country=by_country, exposure_at=timezone.now())
+    crisis.exposure_by_country = by_country
+    return by_country
 
 
 def countries_area(codes: list[str]) -> dict[str, Any] | None:

@@ -24,7 +24,6 @@ from django.utils import timezone
 
 from consular.errors import DomainError
 from crises.models import Crisis
-from crises.selectors import crisis_exposure
 from crises.services.proposals import (
     Proposal,
     Source,
@@ -38,6 +37,7 @@ from crises.services.proposals import (
 from feeds.events import AreaKind, FeedEvent, Flag, MessageType, Parsed, Skipped
 from feeds.models import FeedItem
 from feeds.parsers.common import SEVERITIES
+from feeds.services.alerts import alerts_raise
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +142,17 @@ def _ingest_one(event: FeedEvent, summary: Summary, rule: ActivationRule | None)
         event.flags.append(Flag.SWAPPED_CIRCLE)
         crisis_warn(crisis=crisis, warning=FLAG_TEXT[Flag.SWAPPED_CIRCLE])
         summary.flagged.append(Skipped(event.external_id, FLAG_TEXT[Flag.SWAPPED_CIRCLE]))
+    alerts_raise(crisis=crisis)  # new, or its area changed: the posts it holds citizens of learn now
     if rule is not None and not event.flags and _meets(rule, crisis):
         summary.activated += crisis_activate_by_rule(crisis=crisis, rule=rule.describe())
     return _record(event, crisis, outcome)
 
 
 def _meets(rule: ActivationRule, crisis: Crisis) -> bool:
-    """Severity first (free), then the located registrations over every country (one join)."""
+    """Severity, then the located registrations over every country (the exposure just stored)."""
     if SEVERITIES.index(crisis.severity) < SEVERITIES.index(rule.min_severity):
         return False
-    located = sum(crisis_exposure(crisis=crisis).located.values())
+    located = sum(cell["located"] for cell in crisis.exposure_by_country.values())
     return located >= rule.min_located
 
 

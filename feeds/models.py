@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 
@@ -39,6 +40,7 @@ class FeedItem(models.Model):
         indexes = [
             models.Index(fields=["kind", "external_id"], name="feeditem_event"),
             models.Index(fields=["crisis"], name="feeditem_crisis"),
+            GinIndex(fields=["aliases"], name="feeditem_aliases"),  # a USGS event renamed by another network
         ]
 
 

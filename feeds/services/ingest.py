@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
 from consular.errors import DomainError
@@ -104,9 +103,10 @@ def ingest(parsed: Parsed, *, rule: ActivationRule | None = None) -> Summary:
 
 @transaction.atomic
 def _ingest_one(event: FeedEvent, summary: Summary, rule: ActivationRule | None) -> str:
-    if FeedItem.objects.filter(kind=event.kind, external_id=event.external_id, version=event.version).exists():
+    seen = _seen(event)
+    if any(item.external_id == event.external_id and item.version == event.version for item in seen):
         return "unchanged"
-    thread = _thread(event)
+    thread = _thread(seen)
     crisis = Crisis.objects.filter(pk=thread.crisis_id).first() if thread and thread.crisis_id else None
     if event.message_type == MessageType.CANCEL:
         if crisis is None:
@@ -156,14 +156,34 @@ def _meets(rule: ActivationRule, crisis: Crisis) -> bool:
     return located >= rule.min_located
 
 
-def _thread(event: FeedEvent) -> FeedItem | None:
-    """The latest version seen of this event (with a crisis, when one exists)."""
+@dataclass(frozen=True)
+class _Seen:
+    external_id: str
+    version: str
+    rank: float
+    crisis_id: Any
+
+
+def _seen(event: FeedEvent) -> list[_Seen]:
+    """Every version seen of this event: under its own id, any of its aliases, or one it references.
+
+    Plain values, not model instances: this runs once an event, and most events are new.
+    """
     names = [event.external_id, *event.aliases, *event.references]
-    items = FeedItem.objects.filter(kind=event.kind).filter(
-        Q(external_id__in=names) | Q(aliases__overlap=[event.external_id, *event.aliases])
-    )
-    with_crisis = items.exclude(crisis=None).order_by("-rank").first()
-    return with_crisis or items.order_by("-rank").first()
+    sql = "SELECT external_id, version, rank, crisis_id FROM feeds_feeditem WHERE kind = %s AND (external_id = ANY(%s)"
+    parameters: list[Any] = [event.kind, names]
+    if event.aliases:  # an event that has had other ids (USGS) may have been seen under one of them
+        sql += " OR aliases && %s::varchar[]"
+        parameters.append([event.external_id, *event.aliases])
+    with connection.cursor() as cursor:
+        cursor.execute(sql + ")", parameters)
+        return [_Seen(*row) for row in cursor.fetchall()]
+
+
+def _thread(seen: list[_Seen]) -> _Seen | None:
+    """The latest version seen with a crisis, else the latest at all."""
+    with_crisis = [item for item in seen if item.crisis_id is not None]
+    return max(with_crisis or seen, key=lambda item: item.rank, default=None)
 
 
 def _record(event: FeedEvent, crisis: Crisis | None, outcome: str) -> str:

@@ -126,6 +126,7 @@ class PollResult:
 
 def feed_source_poll(*, source: FeedSource) -> PollResult:
     """One run: fetch (conditionally), parse, follow linked CAP messages, ingest; recorded on the source."""
+    source = FeedSource.objects.get(pk=source.pk)  # the ETag and Last-Modified the last run stored
     try:
         fetched = fetch(source.url, etag=source.etag, last_modified=source.last_modified)
         if fetched.status == 304:

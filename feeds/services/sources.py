@@ -132,7 +132,7 @@ def feed_source_poll(*, source: FeedSource) -> PollResult:
         if fetched.status == 304:
             return PollResult(changed=False, summary=Summary())  # one request, no write
         parsed = parse(fetched.body, source.kind)
-        _follow_links(parsed)
+        follow_links(parsed)
     except (FetchError, FeedError) as exc:
         reason = str(exc)[:300]
         FeedSource.objects.filter(pk=source.pk).update(
@@ -158,7 +158,7 @@ def feed_source_poll(*, source: FeedSource) -> PollResult:
     return PollResult(changed=True, summary=summary)
 
 
-def _follow_links(parsed: Parsed) -> None:
+def follow_links(parsed: Parsed) -> None:
     """An index feed's entries that only link to their CAP message: fetched and read, each safely."""
     links, parsed.links = parsed.links[:MAX_LINKED_MESSAGES], []
     for link in links:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django_q.models import Schedule
 
@@ -217,3 +219,15 @@ def test_a_real_worker_polls_a_local_feed_on_the_sources_schedule(transactional_
         worker.wait()
     assert Crisis.objects.filter(origin="feed").count() == 4
     assert feeds.requests[:1] == ["/gdacs.xml"]
+
+
+def test_the_command_fetches_a_url_as_a_source_would(local_allowed, feeds):
+    out = io.StringIO()
+    call_command("ingest_feed", "--url", feeds.url + "/gdacs.xml", stdout=out)
+    assert out.getvalue().startswith("gdacs: created 4")
+
+
+def test_the_command_refuses_a_url_on_the_inside_with_one_line(feeds):
+    with pytest.raises(CommandError, match="non-public address"):
+        call_command("ingest_feed", "--url", feeds.url + "/gdacs.xml")
+    assert not FeedItem.objects.exists()

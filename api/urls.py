@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("api.audit.urls")),
     path("", include("api.notifications.urls")),
     path("", include("api.feeds.urls")),
+    path("", include("api.advisories.urls")),
 ]

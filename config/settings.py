@@ -163,6 +163,7 @@ INSTALLED_APPS = [
     "registrations",
     "crises",
     "feeds",
+    "advisories",
     "notifications",
     "privacy",
     "api",
@@ -302,6 +303,11 @@ AUDIT_ANCHOR_FILE = env("AUDIT_ANCHOR_FILE", "" if PRODUCTION else str(LOCAL_DIR
 
 # --- Crises ------------------------------------------------------------------------
 CRISIS_MAX_VERTICES = env_int("CRISIS_MAX_VERTICES", 100_000)
+# Advisories for mobile apps: the language an advisory is read in when the app's
+# Accept-Language matches none of its texts, and the public look-ups allowed a minute
+# per client address in each web process.
+ADVISORY_DEFAULT_LANGUAGE = env("ADVISORY_DEFAULT_LANGUAGE", "en") or "en"
+ADVISORY_LOOKUPS_PER_MINUTE = env_int("ADVISORY_LOOKUPS_PER_MINUTE", 600)
 # Networks a feed may be fetched from although they are not public (feeds/fetch.py refuses
 # loopback, private and link-local addresses): the tests' local feed server, or an
 # internal mirror run on purpose. Comma-separated CIDRs; empty by default.

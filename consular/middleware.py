@@ -115,7 +115,9 @@ class NoStoreApiMiddleware:
     """
 
     PREFIX = "/api/"
-    CACHEABLE = frozenset({"/api/schema/", "/api/docs/"})  # exact paths: anything below them is a 404
+    # exact paths: anything below them is a 404. The advisories bundle is public, the same to everyone, and
+    # holds no personal data: apps and proxies are meant to keep it (its ETag says when it changed).
+    CACHEABLE = frozenset({"/api/schema/", "/api/docs/", "/api/v1/advisories/bundle"})
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

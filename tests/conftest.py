@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from rest_framework.test import APIClient
@@ -23,6 +23,19 @@ from tests.factories import PostFactory, StaffFactory, UserFactory
 @pytest.fixture(autouse=True)
 def _database(db: None) -> None:
     """Every test runs against the real PostGIS test database, rolled back afterwards."""
+
+
+@pytest.fixture(autouse=True)
+def _advisory_index() -> Iterator[None]:
+    """The public look-ups' in-process index rereads the database at most once a second: each test starts
+    from its own database state, not from what an earlier test (rolled back since) had active."""
+    from advisories import index
+    from advisories.services import lookups
+
+    index.INDEX.forget()
+    lookups.LIMIT.reset()
+    yield
+    index.INDEX.forget()
 
 
 @pytest.fixture(autouse=True)

@@ -95,7 +95,8 @@ def test_every_operation_documents_its_errors_in_the_one_error_shape(api):
 
 def test_public_operations_say_so_and_the_others_need_a_bearer_token(api):
     public = {("post", "/api/v1/auth/register"), ("post", "/api/v1/auth/token"), ("get", "/api/v1/checkins/{token}"),
-              ("post", "/api/v1/checkins/{token}")}  # fmt: skip
+              ("post", "/api/v1/checkins/{token}"), ("post", "/api/v1/advisories/lookup"),
+              ("get", "/api/v1/advisories"), ("get", "/api/v1/advisories/bundle")}  # fmt: skip
     for path, operations in _schema(api)["paths"].items():
         for method, operation in operations.items():
             if (method, path) in public:

@@ -18,6 +18,9 @@ PUBLIC_URL_NAMES = {
     "checkin-api",  # anonymous by design: the signed token in the message is the credential
     "checkin-page",
     "checkin-page-without-token",
+    "advisory-lookup",  # mobile apps, anonymous by design: nothing about the caller is kept
+    "advisory-country",
+    "advisory-bundle",
 }
 
 SAMPLE_BY_CONVERTER = {"uuid": str(uuid.uuid4()), "int": "1", "str": "sample", "slug": "sample", "path": "sample"}

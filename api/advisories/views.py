@@ -1,0 +1,182 @@
+"""Advisories: public look-ups for mobile apps (no account, nothing kept), and the staff's editing."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.throttling import client_address
+from advisories import index
+from advisories.models import CountryAdvisory
+from advisories.services import advisories as editing
+from advisories.services import lookups
+from api import examples
+from api.advisories.serializers import AdvisoryInput, AdvisoryOutput, LookupInput, LookupOutput
+from api.params import query_value
+from api.permissions import IsStaff, Public, account_of
+from api.schema import errors
+from consular.errors import DomainError
+
+MAX_LOOKUP_BYTES = 1024
+_LANGUAGE = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
+LOOKUP_400 = (
+    "`invalid`: lat and lon must be JSON numbers within ±90 and ±180; `malformed_request`: not a JSON object, or a "
+    "body over 1 KB."
+)
+THROTTLED = "`throttled`: too many look-ups from this address; `Retry-After` says when to try again."
+
+
+def languages_of(request: Request) -> list[str]:
+    """Accept-Language as tags, most wanted first (malformed parts ignored)."""
+    weighted = []
+    for position, part in enumerate(request.META.get("HTTP_ACCEPT_LANGUAGE", "").split(",")[:20]):
+        match = _LANGUAGE.match(part)
+        if match:
+            try:
+                q = float(match.group(2)) if match.group(2) else 1.0
+            except ValueError:
+                continue
+            if q > 0:
+                weighted.append((-q, position, match.group(1)))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+class PublicView(APIView):
+    permission_classes = [Public]
+    authentication_classes: list = []  # no account, and no token look-up: no database round trip
+
+
+class LookupView(PublicView):
+    @extend_schema(
+        request=LookupInput,
+        examples=examples.ADVISORY_LOOKUP,
+        responses={200: LookupOutput, **errors({400: LOOKUP_400, 429: THROTTLED})},
+    )
+    def post(self, request: Request) -> Response:
+        """The country at a point, its advisory, and the active public crises covering it.
+
+        The position goes in the body, never in the address; it is not stored or logged.
+        At sea within 22 km of a coast the nearest country answers, with `at_sea: true`.
+        """
+        lookups.LIMIT.check(client_address(request._request))
+        if len(request.body) > MAX_LOOKUP_BYTES:
+            raise DomainError("malformed_request", "A look-up body is at most 1 KB.")
+        data = LookupInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = lookups.point_lookup(
+            lat=data.validated_data["lat"], lon=data.validated_data["lon"], languages=languages_of(request)
+        )
+        return Response(body)
+
+
+class CountryLookupView(PublicView):
+    @extend_schema(
+        parameters=[OpenApiParameter("country", str, required=True, description="ISO 3166-1 alpha-2, any case.")],
+        responses={200: LookupOutput, **errors({400: "`invalid`: country missing.", 429: THROTTLED})},
+    )
+    def get(self, request: Request) -> Response:
+        """A country's advisory and the active public crises touching it; an unknown code is a 404."""
+        lookups.LIMIT.check(client_address(request._request))
+        country = (query_value(request, "country") or "").upper()
+        if not country:
+            raise DomainError("invalid", "Invalid input.", fields={"country": ["Name a country."]})
+        return Response(lookups.country_lookup(country=country, languages=languages_of(request)))
+
+
+class BundleView(PublicView):
+    @extend_schema(
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Every country's advisory and every active public crisis's area, simplified so that it "
+                "never misses a point the real area covers (within `tolerance_degrees` of it); gzip when accepted.",
+            ),
+            304: OpenApiResponse(description="Not modified since the ETag sent in If-None-Match."),
+        }
+    )
+    def get(self, request: Request) -> HttpResponse:
+        """The offline bundle: an app that syncs it answers on the device and never sends its position."""
+        raw, compressed, etag = index.bundle()
+        gzip_wanted = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
+        tag = etag[:-1] + '-gz"' if gzip_wanted else etag  # each representation its own strong ETag
+        if tag in [part.strip() for part in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")]:
+            response = HttpResponse(status=304)
+        else:
+            response = HttpResponse(compressed if gzip_wanted else raw, content_type="application/json")
+            if gzip_wanted:
+                response["Content-Encoding"] = "gzip"
+        response["ETag"] = tag
+        response["Cache-Control"] = "public, max-age=60"
+        response["Vary"] = "Accept-Encoding"
+        return response
+
+
+def _advisory_body(code: str, name: str, advisory: CountryAdvisory | None, may_edit: bool) -> dict:
+    return {
+        "country": code,
+        "name": name,
+        "level": advisory.level if advisory else None,
+        "texts": advisory.texts if advisory else None,
+        "regional_notes": advisory.regional_notes if advisory else None,
+        "updated_at": advisory.updated_at if advisory else None,
+        "may_edit": may_edit,
+    }
+
+
+class AdvisoryListView(APIView):
+    permission_classes = [IsStaff]
+
+    @extend_schema(responses=AdvisoryOutput(many=True))
+    def get(self, request: Request) -> Response:
+        """Every country of the bundled boundaries with its advisory (null where none), and whether you may edit it."""
+        user = account_of(request)
+        advisories = {a.country_id: a for a in CountryAdvisory.objects.all()}
+        names = index.INDEX.countries().names
+        return Response(
+            [
+                _advisory_body(code, names[code], advisories.get(code), editing.may_edit(user, code))
+                for code in sorted(names)
+            ]
+        )
+
+
+class AdvisoryDetailView(APIView):
+    permission_classes = [IsStaff]
+
+    def _known(self, country: str) -> str:
+        code = country.upper()
+        if code not in index.INDEX.countries().names:
+            raise NotFound()
+        return code
+
+    @extend_schema(responses=AdvisoryOutput)
+    def get(self, request: Request, country: str) -> Response:
+        code = self._known(country)
+        advisory = CountryAdvisory.objects.filter(country_id=code).first()
+        names = index.INDEX.countries().names
+        return Response(_advisory_body(code, names[code], advisory, editing.may_edit(account_of(request), code)))
+
+    @extend_schema(
+        request=AdvisoryInput,
+        examples=examples.ADVISORY,
+        responses={
+            200: AdvisoryOutput,
+            **errors({403: "`forbidden`: only the posts covering the country, or an admin, change its advisory."}),
+        },
+    )
+    def put(self, request: Request, country: str) -> Response:
+        """Set the country's advisory (audited: who, the old and the new level)."""
+        code = self._known(country)
+        data = AdvisoryInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = account_of(request)
+        advisory = editing.advisory_put(user=user, country=code, **data.validated_data)
+        names = index.INDEX.countries().names
+        return Response(_advisory_body(code, names[code], advisory, True))

@@ -240,13 +240,16 @@ def advisory_of(country: str) -> dict[str, Any] | None:
 def bundle_area(area: Any) -> Any:
     """A crisis area for the device: never missing a point the real area covers.
 
-    Grown by half the tolerance, then simplified by half (Douglas-Peucker moves a boundary
-    by at most its tolerance), then clipped to [-180, 180] so pieces split at the
-    antimeridian stay on their side: a superset of the area within BUNDLE_TOLERANCE_DEG of it.
+    Simplified by half the tolerance (Douglas-Peucker keeps every point of the boundary
+    within that distance of the simplified one), then grown by half, which covers what
+    the simplification cut off, then clipped to [-180, 180] so pieces split at the
+    antimeridian stay on their side: a superset of the area within BUNDLE_TOLERANCE_DEG
+    of it. Simplifying first leaves the growing few vertices to work on.
     """
     half = BUNDLE_TOLERANCE_DEG / 2
-    grown = shapely.buffer(area, half, quad_segs=2, join_style="mitre")
-    return shapely.intersection(shapely.simplify(grown, half, preserve_topology=True), _WORLD)
+    simplified = shapely.simplify(area, half, preserve_topology=True)
+    grown = shapely.buffer(simplified, half, quad_segs=2, join_style="mitre")
+    return shapely.intersection(grown, _WORLD)
 
 
 def _geojson(geometry: Any) -> Any:

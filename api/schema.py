@@ -161,7 +161,8 @@ def empty_query_values_are_absent(result: dict[str, Any], generator: Any, reques
     for path in result.get("paths", {}).values():
         for operation in path.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
-                if parameter.get("in") == "query":
+                # A required one must be given: empty is as absent, a 400.
+                if parameter.get("in") == "query" and not parameter.get("required"):
                     parameter["allowEmptyValue"] = True
     return result
 

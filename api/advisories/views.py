@@ -78,15 +78,28 @@ class LookupView(PublicView):
 
 class CountryLookupView(PublicView):
     @extend_schema(
-        parameters=[OpenApiParameter("country", str, required=True, description="ISO 3166-1 alpha-2, any case.")],
-        responses={200: LookupOutput, **errors({400: "`invalid`: country missing.", 429: THROTTLED})},
+        parameters=[
+            OpenApiParameter(
+                "country", str, required=True, pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2, any case."
+            )
+        ],
+        responses={
+            200: LookupOutput,
+            **errors(
+                {
+                    400: "`invalid`: country missing or not two letters.",
+                    404: "`not_found`: no such country in the bundled boundaries.",
+                    429: THROTTLED,
+                }
+            ),
+        },
     )
     def get(self, request: Request) -> Response:
         """A country's advisory and the active public crises touching it; an unknown code is a 404."""
         lookups.LIMIT.check(client_address(request._request))
         country = (query_value(request, "country") or "").upper()
-        if not country:
-            raise DomainError("invalid", "Invalid input.", fields={"country": ["Name a country."]})
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            raise DomainError("invalid", "Invalid input.", fields={"country": ["Two letters: ISO 3166-1 alpha-2."]})
         return Response(lookups.country_lookup(country=country, languages=languages_of(request)))
 
 

@@ -68,7 +68,7 @@ def main() -> None:
     admin = User.objects.filter(role=Role.ADMIN).first() or user_create(
         email="bench-admin@example.test", password=None, role=Role.ADMIN
     )
-    rng = random.Random(7)  # noqa: S311 - reproducible bench data
+    rng = random.Random(7)
     codes = list(Country.objects.values_list("code", flat=True))
     CountryAdvisory.objects.bulk_create(
         CountryAdvisory(country_id=code, level=rng.randint(1, 4),

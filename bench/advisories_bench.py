@@ -132,8 +132,10 @@ def main() -> None:
     met_relative = ratio >= TARGET_RATIO and looked.p99_ms <= TARGET_P99_MS
     print(f"look-ups {looked.rps:,.0f} req/s, p99 {looked.p99_ms:.1f} ms; /healthz {healthz.rps:,.0f} req/s; "
           f"ratio {ratio:.2f}")  # fmt: skip
-    print(f"target >= {TARGET_RPS:,.0f} req/s and p99 <= {TARGET_P99_MS:g} ms: {'PASS' if met_absolute else 'MISS'};"
-          f" or >= {TARGET_RATIO}x /healthz and p99 <= {TARGET_P99_MS:g} ms: {'PASS' if met_relative else 'MISS'}")
+    print(
+        f"target >= {TARGET_RPS:,.0f} req/s and p99 <= {TARGET_P99_MS:g} ms: {'PASS' if met_absolute else 'MISS'};"
+        f" or >= {TARGET_RATIO}x /healthz and p99 <= {TARGET_P99_MS:g} ms: {'PASS' if met_relative else 'MISS'}"
+    )
     print(harness.command_line(__file__))
 
 

@@ -182,16 +182,18 @@ def place_of(lon: float, lat: float) -> Place:
 
 def _nearest_within(countries: Countries, lon: float, lat: float) -> str | None:
     """The nearest country within SEA_KM (great-circle), looking across the antimeridian too."""
-    reach = SEA_KM / (111.32 * max(math.cos(math.radians(lat)), 0.01))
+    reach = SEA_KM / (111.32 * max(math.cos(math.radians(lat)), 0.01))  # degrees: generous in latitude
     best: tuple[float, str] | None = None
-    for shift in (0.0, -360.0, 360.0):
-        probe_lon = lon + shift
-        if shift and abs(probe_lon) > 180 + reach:
-            continue
-        probe = Point(probe_lon, lat)
-        for i in countries.tree.query(probe.buffer(reach), predicate="intersects"):
+    shifts = [0.0]
+    if lon > 180 - reach:
+        shifts.append(-360.0)
+    if lon < -180 + reach:
+        shifts.append(360.0)
+    for shift in shifts:
+        probe = Point(lon + shift, lat)
+        for i in countries.tree.query_nearest(probe, max_distance=reach, all_matches=True):
             near, _ = nearest_points(countries.geometries[i], probe)
-            km = haversine_km(lon, lat, near.x, near.y)
+            km = haversine_km(lon, lat, near.x - shift, near.y)
             if km <= SEA_KM and (best is None or km < best[0]):
                 best = (km, str(countries.codes[i]))
     return best[1] if best else None

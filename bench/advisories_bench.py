@@ -106,7 +106,7 @@ def main() -> None:
             for _ in range(5000):
                 if rng.random() < 0.7:
                     lon0, lat0 = rng.choice(PLACES)
-                    lon, lat = lon0 + rng.uniform(-4, 4), lat0 + rng.uniform(-4, 4)
+                    lon, lat = (lon0 + rng.uniform(-4, 4) + 180) % 360 - 180, lat0 + rng.uniform(-4, 4)
                 else:
                     lon, lat = rng.uniform(-180, 180), rng.uniform(-60, 70)
                 handle.write(f"{lat:.5f} {lon:.5f}\n")

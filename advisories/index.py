@@ -56,7 +56,8 @@ class Snapshot:
     crises: dict[str, dict[str, Any]] = field(default_factory=dict)
     crisis_areas: dict[str, Any] = field(default_factory=dict)
     advisories: dict[str, dict[str, Any]] = field(default_factory=dict)
-    bundle: tuple[bytes, bytes, str] | None = None  # (json, gzip, etag), built on first ask
+    bundle: tuple[bytes, bytes, str] | None = None  # (json, gzip, etag), built once
+    bundle_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 _FINGERPRINT_SQL = """
@@ -70,13 +71,15 @@ SELECT (SELECT count(*) FROM crises_crisis WHERE status = 'active' AND public),
 class AdvisoryIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._countries_lock = threading.Lock()
         self._countries: Countries | None = None
         self._snapshot: Snapshot | None = None
+        self._previous_bundle: tuple[bytes, bytes, str] | None = None
         self._checked_at = -math.inf
 
     def countries(self) -> Countries:
         if self._countries is None:
-            with self._lock:
+            with self._countries_lock:
                 if self._countries is None:
                     self._countries = _load_countries()
         return self._countries
@@ -89,14 +92,29 @@ class AdvisoryIndex:
             if self._snapshot is None or time.monotonic() - self._checked_at >= REFRESH_SECONDS:
                 fingerprint = _fingerprint()
                 if self._snapshot is None or self._snapshot.fingerprint != fingerprint:
+                    if self._snapshot is not None and self._snapshot.bundle is not None:
+                        self._previous_bundle = self._snapshot.bundle
                     self._snapshot = _load_snapshot(fingerprint)
+                    self.countries()  # loaded here, by a thread that may use the database
+                    # The new bundle is built beside the requests (seconds for a million vertices),
+                    # which are answered with the previous one meanwhile.
+                    threading.Thread(target=_build_bundle, args=(self._snapshot,), daemon=True).start()
                 self._checked_at = time.monotonic()
         return self._snapshot
+
+    def bundle_to_serve(self) -> tuple[bytes, bytes, str]:
+        """The current bundle when built, else the one before it (never older than the build), else built now."""
+        snapshot = self.current()
+        if snapshot.bundle is not None:
+            return snapshot.bundle
+        if self._previous_bundle is not None:
+            return self._previous_bundle
+        return _build_bundle(snapshot)
 
     def forget(self) -> None:
         """Read everything again at the next look-up (tests; a change this process made itself)."""
         with self._lock:
-            self._snapshot, self._checked_at = None, -math.inf
+            self._snapshot, self._previous_bundle, self._checked_at = None, None, -math.inf
 
 
 INDEX = AdvisoryIndex()
@@ -259,9 +277,14 @@ def _geojson(geometry: Any) -> Any:
 
 
 def bundle() -> tuple[bytes, bytes, str]:
-    """(JSON, its gzip, a strong ETag of the JSON), built once per change of what it holds."""
-    snapshot = INDEX.current()
-    if snapshot.bundle is None:
+    """(JSON, its gzip, a strong ETag of the JSON) of what the index holds now, built if it is not yet."""
+    return _build_bundle(INDEX.current())
+
+
+def _build_bundle(snapshot: Snapshot) -> tuple[bytes, bytes, str]:
+    with snapshot.bundle_lock:
+        if snapshot.bundle is not None:
+            return snapshot.bundle
         countries = INDEX.countries()
         document = {
             "tolerance_degrees": BUNDLE_TOLERANCE_DEG,
@@ -276,5 +299,6 @@ def bundle() -> tuple[bytes, bytes, str]:
         }
         raw = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
         etag = '"' + hashlib.sha256(raw).hexdigest()[:40] + '"'
-        snapshot.bundle = (raw, gzip.compress(raw, compresslevel=6, mtime=0), etag)
-    return snapshot.bundle
+        built = (raw, gzip.compress(raw, compresslevel=6, mtime=0), etag)
+        snapshot.bundle = built
+    return built

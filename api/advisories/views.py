@@ -144,7 +144,7 @@ class BundleView(PublicView):
     )
     def get(self, request: Request) -> HttpResponse:
         """The offline bundle: an app that syncs it answers on the device and never sends its position."""
-        raw, compressed, etag = index.bundle()
+        raw, compressed, etag = index.INDEX.bundle_to_serve()
         gzip_wanted = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
         tag = etag[:-1] + '-gz"' if gzip_wanted else etag  # each representation its own strong ETag
         if tag in [part.strip() for part in request.META.get("HTTP_IF_NONE_MATCH", "").split(",")]:

@@ -193,3 +193,15 @@ ADVISORY = {
               "fr": {"title": "Prudence", "summary": "Saison des cyclones."}},
     "regional_notes": {"en": "Outer islands: avoid during warnings."},
 }  # fmt: skip
+
+
+def test_after_a_change_the_bundle_is_rebuilt_beside_the_requests(api, client_for, olivia, monkeypatch):
+    monkeypatch.setattr(index, "REFRESH_SECONDS", 0.0)  # every request reads the fingerprint
+    first = api.get("/api/v1/advisories/bundle")["ETag"]
+    client_for(olivia).put("/api/v1/advisories/countries/FJ", ADVISORY, format="json")
+    deadline = time.monotonic() + 10
+    while (current := api.get("/api/v1/advisories/bundle"))["ETag"] == first:
+        assert time.monotonic() < deadline, "the new bundle was not served within 10 s"
+        time.sleep(0.05)
+    fiji = next(c for c in json.loads(current.content)["countries"] if c["code"] == "FJ")
+    assert fiji["advisory"]["level"] == 2

@@ -163,8 +163,8 @@ def _load_snapshot(fingerprint: tuple) -> Snapshot:
         for code, level, texts, notes, updated_at in cursor.fetchall():
             snapshot.advisories[code] = {
                 "level": level,
-                "texts": texts if isinstance(texts, dict) else json.loads(texts),
-                "regional_notes": notes if isinstance(notes, dict) else json.loads(notes),
+                "texts": texts,  # jsonb: psycopg reads it as Python objects
+                "regional_notes": notes,
                 "updated_at": _iso(updated_at),
             }
     if parts:

@@ -83,10 +83,6 @@ class FeedSource(models.Model):
             )
         ]
 
-    @property
-    def schedule_name(self) -> str:
-        return f"feed-source-{self.pk}"
-
 
 class Alert(models.Model):
     """An entry in a post's inbox: a feed crisis holds registrations of the post's countries.

@@ -70,18 +70,8 @@ def crisis_propose(*, proposal: Proposal) -> Crisis:
         ends_at=ends_at,
         origin=Origin.FEED,
     )
-    _apply_source(crisis, proposal.source)
-    _apply_area(crisis, proposal.area)
-    crisis.warnings = [*crisis.warnings, *proposal.warnings]
-    crisis.save(force_insert=True)
-    _store_area(crisis)
-    audit_record(
-        actor=None,
-        action="crisis.propose",
-        object_type="crisis",
-        object_id=crisis.pk,
-        details={"source": proposal.source.kind, "severity": crisis.severity, **_area_summary(crisis)},
-    )
+    _place(crisis, proposal, new=True)
+    _audit(crisis, "crisis.propose", severity=crisis.severity)
     return crisis
 
 
@@ -101,19 +91,28 @@ def crisis_revise(*, crisis: Crisis, proposal: Proposal) -> Crisis:
         crisis.description = proposal.description[:5000]
     crisis.severity = proposal.severity
     crisis.starts_at, crisis.ends_at = starts_at, ends_at
+    _place(crisis, proposal, new=False)
+    _audit(crisis, "crisis.revise", version=crisis.source_version)
+    return crisis
+
+
+def _place(crisis: Crisis, proposal: Proposal, *, new: bool) -> None:
+    """The proposal's source and area onto the crisis, through the drawn-crisis intake, stored with its parts."""
     _apply_source(crisis, proposal.source)
     _apply_area(crisis, proposal.area)
     crisis.warnings = [*crisis.warnings, *proposal.warnings]
-    crisis.save()
+    crisis.save(force_insert=new)
     _store_area(crisis)
+
+
+def _audit(crisis: Crisis, action: str, **details: Any) -> None:
     audit_record(
         actor=None,
-        action="crisis.revise",
+        action=action,
         object_type="crisis",
         object_id=crisis.pk,
-        details={"source": proposal.source.kind, "version": crisis.source_version, **_area_summary(crisis)},
+        details={"source": crisis.source_kind, **details, **_area_summary(crisis)},
     )
-    return crisis
 
 
 @transaction.atomic(savepoint=False)

@@ -68,7 +68,7 @@ def feed_source_update(*, source: FeedSource, changes: dict[str, Any]) -> FeedSo
 
 @transaction.atomic
 def feed_source_delete(*, source: FeedSource) -> None:
-    Schedule.objects.filter(name=source.schedule_name).delete()
+    Schedule.objects.filter(name=_schedule_name(source.pk)).delete()
     source.delete()
 
 
@@ -77,20 +77,24 @@ def _unique_name(source: FeedSource) -> None:
         raise DomainError("conflict", "Another feed source has this name.", status=409)
 
 
-def _sync_schedule(source: FeedSource) -> None:
+def _schedule_name(source_id: Any) -> str:
+    return f"feed-source-{source_id}"
+
+
+def _schedule(schedules: Any, source: Any) -> str | None:
+    """Make the source's schedule row match it (through ``schedules``, a Schedule manager); its name if kept."""
+    name = _schedule_name(source.pk)
     if not source.enabled:
-        Schedule.objects.filter(name=source.schedule_name).delete()
-        return
-    Schedule.objects.update_or_create(
-        name=source.schedule_name,
-        defaults={
-            "func": POLL_FUNC,
-            "args": repr(str(source.pk)),
-            "schedule_type": Schedule.MINUTES,
-            "minutes": source.poll_minutes,
-            "repeats": -1,
-        },
-    )
+        schedules.filter(name=name).delete()
+        return None
+    defaults = {"func": POLL_FUNC, "args": repr(str(source.pk)), "schedule_type": Schedule.MINUTES,
+                "minutes": source.poll_minutes, "repeats": -1}  # fmt: skip
+    schedules.update_or_create(name=name, defaults=defaults)
+    return name
+
+
+def _sync_schedule(source: FeedSource) -> None:
+    _schedule(Schedule.objects, source)
 
 
 def feed_schedules_sync(*, apps: Any = None, **_: Any) -> None:
@@ -104,16 +108,7 @@ def feed_schedules_sync(*, apps: Any = None, **_: Any) -> None:
         schedules = (apps.get_model("django_q", "Schedule") if apps else Schedule).objects
     except LookupError:
         return
-    wanted = set()
-    for source in sources:
-        name = f"feed-source-{source.pk}"
-        if source.enabled:
-            wanted.add(name)
-            schedules.update_or_create(
-                name=name,
-                defaults={"func": POLL_FUNC, "args": repr(str(source.pk)), "schedule_type": Schedule.MINUTES,
-                          "minutes": source.poll_minutes, "repeats": -1},
-            )  # fmt: skip
+    wanted = {name for source in sources if (name := _schedule(schedules, source))}
     schedules.filter(name__startswith="feed-source-").exclude(name__in=wanted).delete()
 
 

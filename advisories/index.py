@@ -163,8 +163,9 @@ def _load_snapshot(fingerprint: tuple) -> Snapshot:
         for code, level, texts, notes, updated_at in cursor.fetchall():
             snapshot.advisories[code] = {
                 "level": level,
-                "texts": texts,  # jsonb: psycopg reads it as Python objects
-                "regional_notes": notes,
+                # Django has psycopg hand jsonb over as text (its JSONField decodes it).
+                "texts": json.loads(texts),
+                "regional_notes": json.loads(notes),
                 "updated_at": _iso(updated_at),
             }
     if parts:

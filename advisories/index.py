@@ -58,6 +58,7 @@ class Snapshot:
     advisories: dict[str, dict[str, Any]] = field(default_factory=dict)
     bundle: tuple[bytes, bytes, str] | None = None  # (json, gzip, etag), built once
     bundle_lock: threading.Lock = field(default_factory=threading.Lock)
+    bundle_started: bool = False  # a thread is building it (or has)
 
 
 _FINGERPRINT_SQL = """
@@ -96,17 +97,22 @@ class AdvisoryIndex:
                         self._previous_bundle = self._snapshot.bundle
                     self._snapshot = _load_snapshot(fingerprint)
                     self.countries()  # loaded here, by a thread that may use the database
-                    # The new bundle is built beside the requests (seconds for a million vertices),
-                    # which are answered with the previous one meanwhile.
-                    threading.Thread(target=_build_bundle, args=(self._snapshot,), daemon=True).start()
                 self._checked_at = time.monotonic()
         return self._snapshot
 
     def bundle_to_serve(self) -> tuple[bytes, bytes, str]:
-        """The current bundle when built, else the one before it (never older than the build), else built now."""
+        """The current bundle when built, else the one before it (never older than the build), else built now.
+
+        Built only when asked for: a process that answers look-ups alone never spends the seconds a
+        million vertices take, and one that serves bundles builds the new one beside its requests.
+        """
         snapshot = self.current()
         if snapshot.bundle is not None:
             return snapshot.bundle
+        with self._lock:
+            if not snapshot.bundle_started:
+                snapshot.bundle_started = True
+                threading.Thread(target=_build_bundle, args=(snapshot,), daemon=True).start()
         if self._previous_bundle is not None:
             return self._previous_bundle
         return _build_bundle(snapshot)

@@ -52,42 +52,17 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--workers", type=int, default=5, help="gunicorn workers (as scripts/serve.sh)")
+    parser.add_argument("--reuse", action="store_true", help="keep the database a previous run set up (skips set-up)")
     args = parser.parse_args()
     harness.exit_on_sigterm()
     wrk = harness.ensure_wrk()
-    database_url = harness.fresh_bench_database("advbench")
-    from django.db import transaction
-
-    from accounts.models import Role, User
-    from accounts.services import user_create
+    if args.reuse:
+        database_url = harness.use_database(harness.bench_database_url("advbench"))
+    else:
+        database_url = harness.fresh_bench_database("advbench")
+    if not args.reuse:
+        set_up(args.crises, random.Random(7))
     from advisories import index
-    from advisories.models import CountryAdvisory
-    from crises.models import Country
-    from crises.services.lifecycle import crisis_declare, crisis_transition
-
-    admin = User.objects.filter(role=Role.ADMIN).first() or user_create(
-        email="bench-admin@example.test", password=None, role=Role.ADMIN
-    )
-    rng = random.Random(7)
-    codes = list(Country.objects.values_list("code", flat=True))
-    CountryAdvisory.objects.bulk_create(
-        CountryAdvisory(country_id=code, level=rng.randint(1, 4),
-                        texts={"en": {"title": f"Advisory {code}", "summary": "Bench."}})
-        for code in codes
-    )  # fmt: skip
-    started = time.perf_counter()
-    vertices = 0
-    for n in range(args.crises):
-        lon0, lat0 = rng.choice(PLACES)
-        count = rng.randint(1000, 10_000)
-        vertices += count
-        with transaction.atomic():
-            crisis = crisis_declare(user=admin, title=f"Bench crisis {n}", severity="severe", public=True,
-                                    starts_at=harness_now(), area=star(rng, lon0 + rng.uniform(-3, 3),
-                                                                      lat0 + rng.uniform(-3, 3), count))  # fmt: skip
-            crisis_transition(crisis=crisis, user=admin, action="activate")
-    print(f"set-up: {len(codes)} countries with advisories, {args.crises} active public crises "
-          f"({vertices:,} vertices) in {time.perf_counter() - started:.0f} s")  # fmt: skip
 
     # The bundle, built in this process as a web process builds it after a change.
     index.INDEX.forget()
@@ -102,6 +77,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="advisories-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         points = scratch / "points.txt"
+        rng = random.Random(11)
         with points.open("w") as handle:
             for _ in range(5000):
                 if rng.random() < 0.7:
@@ -119,12 +95,17 @@ def main() -> None:
                                          threads=args.threads, script=harness.ROOT / "bench/wrk_lookup.lua",
                                          script_args=[points])  # fmt: skip
             harness.warm_up(lookup)  # every worker loads its index before anything is measured
+            database = harness.database_name(database_url)
             healthz = harness.run_wrk("GET /healthz", "/healthz", harness.wrk_command(
                 wrk, base_url + "/healthz", seconds=args.duration, connections=args.connections,
-                threads=args.threads))  # fmt: skip
+                threads=args.threads), harness.CpuMeter(server.pid, database))  # fmt: skip
             lookup[lookup.index("--duration=3s")] = f"--duration={args.duration}s"
-            looked = harness.run_wrk("POST /api/v1/advisories/lookup", "/api/v1/advisories/lookup", lookup)
+            looked = harness.run_wrk("POST /api/v1/advisories/lookup", "/api/v1/advisories/lookup", lookup,
+                                     harness.CpuMeter(server.pid, database))  # fmt: skip
     harness.print_table([healthz, looked])
+    for run in (healthz, looked):
+        print(run.label)
+        harness.print_cpu_use(run)
     if looked.first_errors:
         print(f"statuses {looked.statuses}; first errors: {looked.first_errors[:2]}")
     ratio = looked.rps / healthz.rps
@@ -137,6 +118,40 @@ def main() -> None:
         f" or >= {TARGET_RATIO}x /healthz and p99 <= {TARGET_P99_MS:g} ms: {'PASS' if met_relative else 'MISS'}"
     )
     print(harness.command_line(__file__))
+
+
+def set_up(crises: int, rng: random.Random) -> None:
+    """The bundled countries with an advisory each, and `crises` active public crises around PLACES."""
+    from django.db import transaction
+
+    from accounts.models import Role, User
+    from accounts.services import user_create
+    from advisories.models import CountryAdvisory
+    from crises.models import Country
+    from crises.services.lifecycle import crisis_declare, crisis_transition
+
+    admin = User.objects.filter(role=Role.ADMIN).first() or user_create(
+        email="bench-admin@example.test", password=None, role=Role.ADMIN
+    )
+    codes = list(Country.objects.values_list("code", flat=True))
+    CountryAdvisory.objects.bulk_create(
+        CountryAdvisory(country_id=code, level=rng.randint(1, 4),
+                        texts={"en": {"title": f"Advisory {code}", "summary": "Bench."}})
+        for code in codes
+    )  # fmt: skip
+    started = time.perf_counter()
+    vertices = 0
+    for n in range(crises):
+        lon0, lat0 = rng.choice(PLACES)
+        count = rng.randint(1000, 10_000)
+        vertices += count
+        with transaction.atomic():
+            crisis = crisis_declare(user=admin, title=f"Bench crisis {n}", severity="severe", public=True,
+                                    starts_at=harness_now(), area=star(rng, lon0 + rng.uniform(-3, 3),
+                                                                      lat0 + rng.uniform(-3, 3), count))  # fmt: skip
+            crisis_transition(crisis=crisis, user=admin, action="activate")
+    print(f"set-up: {len(codes)} countries with advisories, {crises} active public crises "
+          f"({vertices:,} vertices) in {time.perf_counter() - started:.0f} s")  # fmt: skip
 
 
 def harness_now():

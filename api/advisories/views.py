@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import orjson
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound, UnsupportedMediaType
+from rest_framework.exceptions import APIException, NotFound, UnsupportedMediaType
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -57,7 +59,7 @@ def point_of(data: object) -> tuple[float, float]:
     return values["lat"], values["lon"]
 
 
-def languages_of(request: Request) -> list[str]:
+def languages_of(request: HttpRequest | Request) -> list[str]:
     """Accept-Language as tags, most wanted first (malformed parts ignored)."""
     weighted = []
     for position, part in enumerate(request.META.get("HTTP_ACCEPT_LANGUAGE", "").split(",")[:20]):
@@ -78,6 +80,24 @@ class PublicView(APIView):
 
 
 class LookupView(PublicView):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        """Every app's hot path: a well-formed look-up is answered without DRF's request cycle.
+
+        Anything else (another method, a bad body, a throttled client) goes through DRF's cycle
+        and `post` below, which answer it in the project's error shape as every other view does.
+        """
+        if request.method == "POST" and request.content_type == "application/json":
+            raw = request.body
+            if len(raw) <= MAX_LOOKUP_BYTES:
+                try:
+                    lat, lon = point_of(parse_json(raw))
+                    lookups.LIMIT.check(client_address(request))
+                except (DomainError, APIException):
+                    pass  # answered below, by the same rules, in the error shape
+                else:
+                    return _lookup_response(lat, lon, request)
+        return super().dispatch(request, *args, **kwargs)
+
     @extend_schema(
         request=LookupInput,
         examples=examples.ADVISORY_LOOKUP,
@@ -98,10 +118,12 @@ class LookupView(PublicView):
         # The project's JSON reading (api.parsers), then LookupInput's rules checked directly: this is
         # the hot path of every app, and a serializer's machinery costs more than the look-up itself.
         lat, lon = point_of(parse_json(raw))
-        return HttpResponse(
-            orjson.dumps(lookups.point_lookup(lat=lat, lon=lon, languages=languages_of(request))),
-            content_type="application/json",
-        )
+        return _lookup_response(lat, lon, request._request)
+
+
+def _lookup_response(lat: float, lon: float, request: HttpRequest) -> HttpResponse:
+    answer = lookups.point_lookup(lat=lat, lon=lon, languages=languages_of(request))
+    return HttpResponse(orjson.dumps(answer), content_type="application/json")
 
 
 class CountryLookupView(PublicView):

@@ -182,6 +182,25 @@ def test_a_bad_look_up_is_a_400_in_the_error_shape(api, body):
     assert response.status_code == 400 and "error" in response.json()
 
 
+def test_a_key_given_twice_is_a_400(api):
+    response = api.post(LOOKUP, b'{"lat": 1, "lat": 2, "lon": 0}', content_type="application/json")
+    assert response.status_code == 400 and "twice" in response.json()["error"]["message"]
+
+
+def test_a_look_up_that_is_not_json_is_a_415_in_the_error_shape(api):
+    response = api.post(LOOKUP, "lat=1&lon=2", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415 and response.json()["error"]["code"] == "unsupported_media_type"
+
+
+def test_a_look_up_with_a_charset_in_its_content_type_is_answered(api):
+    response = api.post(LOOKUP, json.dumps(SUVA), content_type="application/json; charset=utf-8")
+    assert response.status_code == 200 and response.json()["country"]["code"] == "FJ"
+
+
+def test_a_get_of_the_look_up_is_a_405(api):
+    assert api.get(LOOKUP).status_code == 405
+
+
 def test_nan_is_a_400(api):
     response = api.post(LOOKUP, b'{"lat": NaN, "lon": 0}', content_type="application/json")
     assert response.status_code == 400

@@ -72,7 +72,10 @@ def _text(language: str) -> tuple[str, dict[str, str]]:
 
 def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the URL
+    # The token is in the URL: no other site may ever see it in a Referer. "same-origin" rather
+    # than "no-referrer": under no-referrer a browser sends the form's answer with "Origin: null"
+    # (the Fetch standard), which CSRF protection rightly refuses, and nobody could answer.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -97,6 +97,13 @@ def test_the_page_works_without_javascript_and_is_protected_against_forgery(toke
     assert CheckIn.objects.get().status == "need_help"
 
 
+def test_the_page_keeps_its_token_from_other_sites_yet_lets_a_browser_send_its_origin(token):
+    page = Client().get(f"/checkin/{token}")
+    # "no-referrer" would make the browser post the answer with "Origin: null" (refused by CSRF).
+    assert page["Referrer-Policy"] == "same-origin"
+    assert '<meta name="referrer" content="same-origin">' in page.content.decode()
+
+
 def test_the_page_speaks_the_travellers_language(token, campaign_and_traveller):
     from registrations.models import Traveller
 

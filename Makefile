@@ -30,7 +30,9 @@ run: bootstrap
 	$(PYTHON) manage.py load_demo
 	scripts/serve.sh
 
-test: bootstrap
+# The browser tests need Chromium and its driver: the bootstrap installs them for the tests only.
+test:
+	BOOTSTRAP_BROWSER=1 scripts/bootstrap.sh
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 # mypy's Django plugin imports the settings, which refuse to load without their

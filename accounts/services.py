@@ -169,6 +169,19 @@ def token_revoke(*, token: AccessToken) -> None:
 
 def login(*, email: str, password: str, client_address: str) -> IssuedToken:
     """Exchange credentials for a token, throttling failures per account and per client address."""
+    user = credentials_check(email=email, password=password, client_address=client_address)
+    with transaction.atomic():
+        sign_in_record(user=user, via="api")
+        return token_issue(user=user)
+
+
+def credentials_check(*, email: str, password: str, client_address: str, staff_only: bool = False) -> User:
+    """The account these credentials open, throttled alike for the API and the console.
+
+    Outside any transaction: the failure counters must stay counted when the check fails.
+    ``staff_only`` (the console): a citizen's right password is refused as a wrong one would be,
+    so the console tells nobody which addresses hold citizens' accounts.
+    """
     window = settings.LOGIN_FAILURE_WINDOW_SECONDS
     account_key = throttling.counter_key("login-account", normalise_email(email))
     address_key = throttling.counter_key("login-addr", client_address)
@@ -181,15 +194,18 @@ def login(*, email: str, password: str, client_address: str) -> IssuedToken:
     if retry_after:
         raise throttled(f"Too many failed logins; retry in {retry_after} s.", retry_after)
     user = authenticate(None, email=email, password=password)
-    if user is None:
+    if user is None or (staff_only and not user.is_staff_member):
         raise DomainError("invalid_credentials", "Email or password is incorrect.", status=401)
     throttling.clear(account_key)
     throttling.give_back(address_key)
-    with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(last_login=timezone.now())
-        if user.is_staff_member:
-            audit_record(actor=user, action="staff.login", object_type="user", object_id=user.pk)
-        return token_issue(user=user)
+    return user
+
+
+def sign_in_record(*, user: User, via: str) -> None:
+    """In the transaction that opens the session or issues the token: last login, and a staff sign-in audited."""
+    User.objects.filter(pk=user.pk).update(last_login=timezone.now())
+    if user.is_staff_member:
+        audit_record(actor=user, action="staff.login", object_type="user", object_id=user.pk, details={"via": via})
 
 
 @dataclass

@@ -152,6 +152,7 @@ if PRODUCTION and not ALLOWED_HOSTS:
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
+    "django.contrib.sessions",
     "django.contrib.postgres",
     "django.contrib.staticfiles",
     "rest_framework",
@@ -167,6 +168,7 @@ INSTALLED_APPS = [
     "notifications",
     "privacy",
     "api",
+    "console",
     "config",
 ]
 
@@ -180,6 +182,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Sessions, the signed-in officer and the console's headers, for /console/ only: the API
+    # authenticates by token and never reads a cookie.
+    "console.middleware.ConsoleMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -230,6 +235,26 @@ STATIC_ROOT = env("STATIC_ROOT", str(LOCAL_DIR / "static"))
 # Development and tests serve straight from the apps' static folders; production
 # serves what `collectstatic` gathered.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# The console's front-end packages, installed by scripts/bootstrap.sh (npm ci), served as
+# local files under /static/console/vendor/: the browser fetches nothing from elsewhere.
+_FRONTEND = BASE_DIR / "console" / "frontend" / "node_modules"
+STATICFILES_DIRS = [
+    ("console/vendor/leaflet", str(_FRONTEND / "leaflet" / "dist")),
+    ("console/vendor/geoman", str(_FRONTEND / "@geoman-io" / "leaflet-geoman-free" / "dist")),
+]
+
+# --- Officer console -----------------------------------------------------------
+SESSION_ENGINE = "django.contrib.sessions.backends.db"  # sign-out ends the session on the server
+SESSION_COOKIE_AGE = env_int("CONSOLE_SESSION_SECONDS", 12 * 3600)
+SESSION_COOKIE_PATH = "/console/"
+SESSION_COOKIE_SAMESITE = "Strict"
+SESSION_COOKIE_NAME = "console_session"
+LOGIN_URL = "/console/login/"
+# A tile server for the situation map's background (e.g. an operator's own, "https://tiles.example/{z}/{x}/{y}.png");
+# empty: the bundled country boundaries drawn as shapes, which need no network at all.
+CONSOLE_TILE_URL = env("CONSOLE_TILE_URL", "")
+CONSOLE_TILE_ATTRIBUTION = env("CONSOLE_TILE_ATTRIBUTION", "")
+CONSOLE_REFRESH_SECONDS = env_int("CONSOLE_REFRESH_SECONDS", 10)  # a crisis page's check-ins, while it is open
 
 # --- API -----------------------------------------------------------------------
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+import shapely
 from django.conf import settings
 from django.db import connection
 from django.db.models import Case, IntegerField, QuerySet, Value, When
@@ -16,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from consular.validation import add_months
+from crises.areas import PART_VERTICES, parse_area
 from crises.models import Crisis, RevealRequest
 
 # Who is probably inside a crisis area, person by person.
@@ -154,6 +157,17 @@ WHERE p.companion_id IS NULL AND (%(country)s = '' OR p.country = %(country)s)
 )
 
 
+def country_outlines(tolerance: float = 0.05) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every bundled country's (code, name, outline as GeoJSON), simplified for drawing on a map."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT code, name, ST_AsGeoJSON(ST_SimplifyPreserveTopology(area, %s), 3)"
+            " FROM crises_country ORDER BY code",
+            [tolerance],
+        )
+        return [(code, name, json.loads(outline)) for code, name, outline in cursor.fetchall()]
+
+
 def crises_visible_to(*, user: User) -> QuerySet[Crisis]:
     """Admins see every crisis; other staff the crises touching their post's jurisdiction."""
     countries = user.jurisdiction()
@@ -270,15 +284,26 @@ def affected_counts(*, crisis: Crisis, user: User) -> AffectedCounts:
     return _counts(affected_parameters(crisis, user, include_country_only=True))
 
 
+def exposure_seen_by(*, crisis: Crisis, user: User) -> tuple[int, int]:
+    """(located, country-only) registrations in the caller's countries: a feed's exposure as stored at
+    intake when there is one (it is kept current by each revision), else the join now."""
+    countries = user.jurisdiction()
+    if crisis.exposure_at is not None:
+        cells = [cell for code, cell in crisis.exposure_by_country.items() if countries is None or code in countries]
+        return sum(cell.get("located", 0) for cell in cells), sum(cell.get("country_only", 0) for cell in cells)
+    counts = affected_counts(crisis=crisis, user=user)
+    return sum(counts.located.values()), sum(counts.country_only.values())
+
+
 def crisis_exposure(*, crisis: Crisis) -> AffectedCounts:
     """The counts over every country, whoever looks: what a feed's early warning and activation rule read."""
     return _counts(_parameters(crisis, None, include_country_only=True))
 
 
-def _counts(parameters: dict[str, Any]) -> AffectedCounts:
+def _counts(parameters: dict[str, Any], sql: str = COUNTS_SQL) -> AffectedCounts:
     counts = AffectedCounts(located={}, country_only={})
     with connection.cursor() as cursor:
-        cursor.execute(COUNTS_SQL, parameters)
+        cursor.execute(sql, parameters)
         for located, country, precision, kind, registrations, persons, minors in cursor.fetchall():
             if located:
                 if registrations:
@@ -293,6 +318,46 @@ def _counts(parameters: dict[str, Any]) -> AffectedCounts:
             cell.minors += minors
             setattr(cell, KINDS[kind], getattr(cell, KINDS[kind]) + persons)
     return counts
+
+
+# The same join over an area not saved yet (the console's preview while an officer draws):
+# its parts come from the area given, subdivided as a saved crisis's are, instead of from
+# crises_crisispart. Nothing is written.
+_PREVIEW_PARTS = (
+    "(SELECT %(crisis)s::uuid AS crisis_id, ST_Subdivide(ST_GeomFromWKB(%(area)s, 4326), %(part_vertices)s) AS geom) p"
+)
+PREVIEW_COUNTS_SQL = COUNTS_SQL.replace("crises_crisispart p", _PREVIEW_PARTS)
+if PREVIEW_COUNTS_SQL.count(_PREVIEW_PARTS) != 2:  # both located branches, or the preview would miss people
+    raise RuntimeError("the preview's parts did not replace the crisis's parts in both branches")
+
+
+@dataclass(frozen=True)
+class AreaPreview:
+    counts: AffectedCounts
+    countries: list[str]
+    warnings: list[str]
+    vertex_count: int
+
+
+def area_preview(*, user: User, area: Any, starts_at: datetime, ends_at: datetime | None) -> AreaPreview:
+    """Who an area would count, before it is saved: the counts of `affected_counts`, nothing stored."""
+    parsed = parse_area(area, max_vertices=settings.CRISIS_MAX_VERTICES)
+    wkb = shapely.to_wkb(parsed.geometry)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(array_agg(DISTINCT country_id ORDER BY country_id), '{}') FROM crises_countrypart"
+            " WHERE ST_Intersects(geom, ST_GeomFromWKB(%s, 4326))",
+            [wkb],
+        )
+        (countries,) = cursor.fetchone()
+    draft = Crisis(starts_at=starts_at, ends_at=ends_at, countries=countries)
+    parameters = {
+        **_parameters(draft, user.jurisdiction(), include_country_only=True),
+        "crisis": uuid.UUID(int=0),
+        "area": wkb,
+        "part_vertices": PART_VERTICES,
+    }
+    return AreaPreview(_counts(parameters, PREVIEW_COUNTS_SQL), list(countries), parsed.warnings, parsed.vertex_count)
 
 
 def affected_traveller_ids(

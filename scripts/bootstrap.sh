@@ -30,7 +30,13 @@
 #      The cluster is marked with the random id in .local/cluster-id: a root
 #      cluster left by an earlier checkout at the same path (its .local/, and the
 #      keys that could read its data, gone with it) is replaced by an empty one.
-#   4. Development secrets (SECRET_KEY, BLIND_INDEX_KEY) are generated into
+#   4. The officer console's front-end packages (Leaflet and Leaflet-Geoman, pinned in
+#      console/frontend/package-lock.json) installed with `npm ci` from the npm registry
+#      into console/frontend/node_modules, served as local static files; Node.js and npm
+#      from Debian's packages when missing. Again only when the lock file changed.
+#   5. With BOOTSTRAP_BROWSER=1 (`make test` sets it): Chromium and ChromeDriver from
+#      Debian's packages, for the console's browser tests.
+#   6. Development secrets (SECRET_KEY, BLIND_INDEX_KEY) are generated into
 #      .local/dev.env if missing (.local/ is 0700, dev.env 0600); master keys
 #      into .local/master-keys, named by MASTER_KEYS_FILE in dev.env.
 #
@@ -129,6 +135,11 @@ missing_packages() {
   if [[ ! -x "$PG_BIN_DIR/pg_dump" || ! -x "$PG_BIN_DIR/psql" ]]; then
     missing+=(postgresql-client-15)
   fi
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+  if [[ "${BOOTSTRAP_BROWSER:-0}" == 1 ]]; then
+    [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+    [[ -x /usr/bin/chromedriver ]] || missing+=(chromium-driver)
+  fi
   if ((${#missing[@]})); then
     printf '%s\n' "${missing[@]}"
   fi
@@ -182,6 +193,24 @@ ensure_venv() {
     printf '%s\n' "$want" >"$stamp_file"
   else
     log "Python requirements up to date"
+  fi
+}
+
+# ---------------------------------------------------------------------------
+# The console's front-end packages
+# ---------------------------------------------------------------------------
+
+ensure_frontend() {
+  local dir="$PROJECT/console/frontend" want have=""
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  [[ -f "$dir/node_modules/.lock.sha256" ]] && have="$(cat "$dir/node_modules/.lock.sha256")"
+  if [[ "$want" != "$have" ]]; then
+    log "installing the console's front-end packages (npm ci)"
+    # --ignore-scripts: nothing of a package runs here; only its files are served.
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null 9>&-)
+    printf '%s\n' "$want" >"$dir/node_modules/.lock.sha256"
+  else
+    log "front-end packages up to date"
   fi
 }
 
@@ -535,6 +564,7 @@ main() {
 
   ensure_venv
   ensure_system_packages
+  ensure_frontend
   DEV_ENV_EXISTED=0
   [[ -s "$DEV_ENV" ]] && DEV_ENV_EXISTED=1
   ensure_local_dir

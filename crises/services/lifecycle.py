@@ -19,14 +19,8 @@ from consular.audit import audit_record
 from consular.errors import DomainError
 from consular.validation import EARLIEST_DATE, LATEST_DATE
 from crises import hooks
-from crises.areas import parse_area
+from crises.areas import PART_VERTICES, parse_area
 from crises.models import Crisis, Origin, Status
-
-# Parts of at most this many vertices. Measured on 1M travellers with a
-# 10,000-vertex area (bench/affected_bench.py): 256 → 77 ms, 1024 → 35 ms,
-# one part → 31 ms; small parts pay an index probe each, so keep them large
-# enough, but bounded so a 100,000-vertex coastline still splits up.
-PART_VERTICES = 1024
 
 
 def _store_area(crisis: Crisis) -> None:

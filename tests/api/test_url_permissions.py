@@ -41,15 +41,31 @@ def concrete(route: str) -> str:
 
 
 ALL_URLS = sorted(set(iter_patterns(get_resolver().url_patterns)))
+# The officer console answers in pages: signed out, a page sends to its sign-in form and its
+# JSON data answers 401. Only the sign-in form and sign-out are open.
+CONSOLE_URLS = [u for u in ALL_URLS if u[0].startswith("console/")]
+CONSOLE_PUBLIC = {"console/login/", "console/logout/"}
 
 
 def test_every_public_name_still_exists():
     assert {name for _, name in ALL_URLS} >= PUBLIC_URL_NAMES
 
 
-@pytest.mark.parametrize(("route", "name"), [u for u in ALL_URLS if u[1] not in PUBLIC_URL_NAMES])
+@pytest.mark.parametrize(
+    ("route", "name"), [u for u in ALL_URLS if u[1] not in PUBLIC_URL_NAMES and u not in CONSOLE_URLS]
+)
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
 def test_non_public_urls_answer_401_without_credentials(route, name, method):
     response = getattr(APIClient(), method)(concrete(route), {}, format="json")
     assert response.status_code == 401, f"{method.upper()} {route} ({name}) answered {response.status_code}"
     assert response.json()["error"]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize(("route", "name"), [u for u in CONSOLE_URLS if u[0] not in CONSOLE_PUBLIC])
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_console_urls_send_the_signed_out_to_the_sign_in_form(route, name, method):
+    response = getattr(APIClient(), method)(concrete(route), {}, format="json")
+    if route.endswith(".json"):
+        assert response.status_code == 401 and response.json()["error"]["code"] == "not_authenticated"
+    else:
+        assert response.status_code == 302 and response["Location"].startswith("/console/login/?next=")

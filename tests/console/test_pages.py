@@ -1,0 +1,300 @@
+"""The console's pages through Django's client: sign-in, roles, headers, and the same numbers as the API."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role
+from consular.models import AuditEntry
+from crises.models import Crisis, RevealRequest
+from crises.services.lifecycle import crisis_transition
+from notifications.models import Campaign
+from tests.factories import StaffFactory, declared_crisis, square, traveller_with_stay
+
+PASSWORD = "correct horse battery"
+AREA = square(178.0, -18.5, 178.8, -17.8)
+
+
+@pytest.fixture
+def officer(pacific_post):
+    return StaffFactory.create(email="otto@mfa.example", password=PASSWORD, role=Role.OFFICER, post=pacific_post)
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user, backend="accounts.backends.EmailBlindIndexBackend")
+    return client
+
+
+def test_signing_in_opens_the_console_and_is_audited(officer):
+    client = Client()
+    response = client.post("/console/login/", {"email": "otto@mfa.example", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/console/"
+    assert client.get("/console/").status_code == 200
+    entry = AuditEntry.objects.filter(action="staff.login", actor_id=officer.pk).get()
+    assert entry.details == {"via": "console"}
+
+
+def test_a_wrong_password_is_refused_and_opens_nothing(officer):
+    client = Client()
+    response = client.post("/console/login/", {"email": "otto@mfa.example", "password": "wrong password!"})
+    assert response.status_code == 401
+    assert client.get("/console/")["Location"].startswith("/console/login/")
+
+
+def test_a_citizen_cannot_sign_in_to_the_console():
+    from tests.factories import UserFactory
+
+    UserFactory.create(email="cit@example.test", password=PASSWORD)
+    response = Client().post("/console/login/", {"email": "cit@example.test", "password": PASSWORD})
+    assert response.status_code == 401 and b"incorrect" in response.content
+
+
+def test_sign_in_goes_back_only_into_the_console(officer):
+    response = Client().post(
+        "/console/login/", {"email": "otto@mfa.example", "password": PASSWORD, "next": "https://evil.example/"}
+    )
+    assert response["Location"] == "/console/"
+
+
+def test_failed_sign_ins_are_throttled_as_the_api_throttles_them(officer, settings):
+    settings.LOGIN_FAILURES_PER_ACCOUNT = 2
+    client = Client()
+    statuses = [
+        client.post("/console/login/", {"email": "otto@mfa.example", "password": "nope nope nope"}).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+
+
+def test_signing_out_ends_the_session_on_the_server(officer):
+    client = signed_in(officer)
+    cookie = client.cookies["console_session"].value
+    assert client.post("/console/logout/").status_code == 302
+    replay = Client()
+    replay.cookies["console_session"] = cookie
+    assert replay.get("/console/").status_code == 302
+
+
+def test_signing_out_needs_a_post_with_the_csrf_token(officer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(officer, backend="accounts.backends.EmailBlindIndexBackend")
+    assert client.post("/console/logout/").status_code == 403
+    assert client.get("/console/").status_code == 200
+
+
+def test_every_console_page_has_a_strict_csp_and_is_not_stored(officer):
+    response = signed_in(officer).get("/console/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "frame-ancestors 'none'" in policy and response["X-Frame-Options"] == "DENY"
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_the_session_lasts_twelve_hours(officer, settings):
+    assert settings.SESSION_COOKIE_AGE == 12 * 3600
+    response = Client().post("/console/login/", {"email": "otto@mfa.example", "password": PASSWORD})
+    cookie = response.cookies["console_session"]
+    assert cookie["max-age"] == 12 * 3600 and cookie["httponly"] and cookie["samesite"] == "Strict"
+
+
+def test_the_api_does_not_read_the_console_cookie(officer):
+    client = signed_in(officer)
+    assert client.get("/api/v1/crises").status_code == 401
+
+
+def test_an_officer_of_another_post_cannot_open_the_crisis(olivia, oscar):
+    crisis = declared_crisis(olivia, area=AREA)
+    assert signed_in(oscar).get(f"/console/crises/{crisis.pk}/").status_code == 404
+    assert signed_in(oscar).get(f"/console/crises/{crisis.pk}/progress.json").status_code == 404
+
+
+def test_an_analyst_sees_suppressed_counts_and_no_reveal(ann, olivia):
+    traveller_with_stay(lon=178.4, lat=-18.1)
+    crisis = declared_crisis(olivia, area=AREA)
+    crisis_transition(crisis=crisis, user=olivia, action="activate")
+    page = signed_in(ann).get(f"/console/crises/{crisis.pk}/").content.decode()
+    assert "&lt;10" in page and "Reveal who is there" not in page
+    assert signed_in(ann).post(f"/console/crises/{crisis.pk}/reveal/", {"reason": "x" * 30}).status_code == 403
+
+
+def test_the_preview_counts_what_the_saved_crisis_counts(olivia, api, client_for):
+    for n in range(12):
+        traveller_with_stay(lon=178.1 + n * 0.05, lat=-18.2)
+    traveller_with_stay(country="FJ")  # country only
+    body = {"area": AREA, "starts_at": "2026-11-10T00:00:00Z", "ends_at": None}
+    preview = signed_in(olivia).post("/console/data/preview.json", body, content_type="application/json").json()
+    crisis = client_for(olivia).post(
+        "/api/v1/crises", {"title": "T", "severity": "severe", "starts_at": "2026-11-10T00:00:00Z", "area": AREA},
+        format="json",
+    ).json()  # fmt: skip
+    affected = client_for(olivia).get(f"/api/v1/crises/{crisis['id']}/affected").json()
+    assert preview["located"] == affected["located"]["total"] == 12
+    assert preview["countries"] == crisis["countries"]
+
+
+def test_a_small_preview_count_is_hidden_whoever_asks(olivia):
+    traveller_with_stay(lon=178.4, lat=-18.1)
+    body = {"area": AREA, "starts_at": "2026-11-10T00:00:00Z"}
+    preview = signed_in(olivia).post("/console/data/preview.json", body, content_type="application/json").json()
+    assert preview["located"] is None and preview["located_suppressed"] is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1]", json.dumps({"area": {"type": "Point", "coordinates": [1, 2]}}).encode(),
+     json.dumps({"area": AREA, "starts_at": "yesterday"}).encode()],
+    ids=["not json", "not an object", "not an area", "bad date"],
+)  # fmt: skip
+def test_a_bad_preview_is_a_400(olivia, body):
+    response = signed_in(olivia).post("/console/data/preview.json", body, content_type="application/json")
+    assert response.status_code == 400 and "error" in response.json()
+
+
+def test_declaring_from_the_form_saves_a_draft_and_audits_it(olivia):
+    response = signed_in(olivia).post(
+        "/console/crises/new/",
+        {"title": "Floods", "severity": "severe", "starts_at": "2026-11-10T00:00", "area": json.dumps(AREA)},
+    )
+    assert response.status_code == 302
+    assert AuditEntry.objects.filter(action="crisis.declare", actor_id=olivia.pk).exists()
+
+
+def test_declaring_without_an_area_says_so_and_saves_nothing(olivia):
+    response = signed_in(olivia).post(
+        "/console/crises/new/", {"title": "Floods", "severity": "severe", "starts_at": "2026-11-10T00:00"}
+    )
+    assert response.status_code == 400 and b"Draw the area" in response.content
+    assert not AuditEntry.objects.filter(action="crisis.declare").exists()
+
+
+def test_a_cap_file_gives_the_area_title_and_times(olivia):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    cap = b"""<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>x-1</identifier><sender>met@example</sender>
+<sent>2026-11-10T00:00:00+00:00</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+<info><language>en-US</language><category>Met</category><event>Cyclone</event><urgency>Immediate</urgency>
+<severity>Extreme</severity><certainty>Observed</certainty><onset>2026-11-10T01:00:00+00:00</onset>
+<headline>Cyclone warning for Viti Levu</headline>
+<area><areaDesc>Viti Levu</areaDesc>
+<polygon>-18.5,178.0 -18.5,178.8 -17.8,178.8 -17.8,178.0 -18.5,178.0</polygon></area>
+</info></alert>"""
+    response = signed_in(olivia).post(
+        "/console/crises/new/",
+        {"title": "", "severity": "extreme", "starts_at": "", "area_file": SimpleUploadedFile("a.xml", cap)},
+    )
+    assert response.status_code == 302
+    crisis = Crisis.objects.get()
+    assert crisis.title == "Cyclone warning for Viti Levu" and crisis.starts_at.hour == 1
+    assert crisis.countries == ["FJ"]
+
+
+def test_a_file_that_is_neither_geojson_nor_cap_is_refused(olivia):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = signed_in(olivia).post(
+        "/console/crises/new/",
+        {"title": "T", "severity": "severe", "starts_at": "2026-11-10T00:00",
+         "area_file": SimpleUploadedFile("a.txt", b"hello")},
+    )  # fmt: skip
+    assert response.status_code == 400 and b"neither GeoJSON nor a CAP" in response.content
+    assert not Crisis.objects.exists()
+
+
+def active_crisis_with_people(officer, count=3):
+    for n in range(count):
+        traveller_with_stay(lon=178.2 + 0.05 * n, lat=-18.1)
+    crisis = declared_crisis(officer, area=AREA)
+    crisis_transition(crisis=crisis, user=officer, action="activate")
+    return crisis
+
+
+def test_a_crisis_across_the_antimeridian_is_drawn_whole(olivia):
+    from console.geo import display_geojson
+
+    crisis = declared_crisis(olivia, area=square(178.0, -19.0, 182.0, -17.0))
+    drawn = display_geojson(crisis.area)
+    longitudes = [x for polygon in drawn["coordinates"] for ring in polygon for x, _ in ring]
+    assert min(longitudes) >= 178.0 and max(longitudes) == pytest.approx(182.0)
+
+
+def test_the_situation_data_lists_the_posts_crises_with_exposure(olivia, oscar):
+    crisis = active_crisis_with_people(olivia, count=11)
+    mine = signed_in(olivia).get("/console/data/crises.json").json()["features"]
+    assert [(f["properties"]["id"], f["properties"]["exposure"]["located"]) for f in mine] == [(str(crisis.pk), 11)]
+    assert signed_in(oscar).get("/console/data/crises.json").json()["features"] == []
+
+
+def test_a_campaign_without_a_message_is_refused_and_sends_nothing(olivia):
+    crisis = active_crisis_with_people(olivia)
+    response = signed_in(olivia).post(
+        f"/console/crises/{crisis.pk}/campaign/", {"default_language": "en", "channels": ["email"], "confirm": "launch"}
+    )
+    assert response.status_code == 400
+    assert not Campaign.objects.exists()
+
+
+def test_the_dry_run_sends_nothing_and_the_launch_launches_once(olivia):
+    crisis = active_crisis_with_people(olivia)
+    client = signed_in(olivia)
+    form = {"message_en": "Are you safe? {checkin_url}", "default_language": "en", "channels": ["email"],
+            "ask_checkin": "on"}  # fmt: skip
+    dry_run = client.post(f"/console/crises/{crisis.pk}/campaign/", {**form, "confirm": "dry-run"})
+    assert dry_run.status_code == 200 and not Campaign.objects.exists()
+    key = dry_run.context["form"]["idempotency_key"].value()
+    for _ in range(2):  # a double click
+        client.post(f"/console/crises/{crisis.pk}/campaign/", {**form, "idempotency_key": key, "confirm": "launch"})
+    assert Campaign.objects.count() == 1
+
+
+def test_a_reveal_needs_a_reason_of_twenty_characters_and_writes_nothing_without(olivia):
+    crisis = active_crisis_with_people(olivia)
+    response = signed_in(olivia).post(f"/console/crises/{crisis.pk}/reveal/", {"reason": "too short"})
+    assert response.status_code == 400
+    assert not AuditEntry.objects.filter(action="reveal").exists()
+
+
+def test_a_reveal_is_audited_once_and_its_csv_is_in_the_page(olivia):
+    crisis = active_crisis_with_people(olivia)
+    response = signed_in(olivia).post(
+        f"/console/crises/{crisis.pk}/reveal/", {"reason": "Cyclone: calling everyone in the area"}
+    )
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert AuditEntry.objects.filter(action="reveal").count() == 1
+    assert b"data:text/csv;charset=utf-8;base64," in response.content
+
+
+def test_a_supervisor_approves_a_request_and_the_officer_fetches_it(olivia, sam, settings):
+    settings.REVEAL_APPROVAL_ABOVE = 1
+    crisis = active_crisis_with_people(olivia)
+    pending = signed_in(olivia).post(
+        f"/console/crises/{crisis.pk}/reveal/", {"reason": "Cyclone: calling everyone in the area"}
+    )
+    assert b"Waiting for a supervisor" in pending.content
+    request = RevealRequest.objects.get()
+    signed_in(sam).post(f"/console/reveals/{request.pk}/", {"action": "approve"})
+    fetched = signed_in(olivia).post(f"/console/reveals/{request.pk}/", {"action": "fetch"})
+    assert fetched.status_code == 200 and b"Download as CSV" in fetched.content
+
+
+def test_an_officer_cannot_approve_a_request(olivia, settings):
+    settings.REVEAL_APPROVAL_ABOVE = 1
+    crisis = active_crisis_with_people(olivia)
+    signed_in(olivia).post(f"/console/crises/{crisis.pk}/reveal/", {"reason": "Cyclone: calling everyone in the area"})
+    request = RevealRequest.objects.get()
+    assert signed_in(olivia).post(f"/console/reveals/{request.pk}/", {"action": "approve"}).status_code == 400
+    request.refresh_from_db()
+    assert request.status == "pending"
+
+
+def test_the_audit_log_is_for_supervisors_and_verifies_its_chain(olivia, sam):
+    active_crisis_with_people(olivia)
+    assert signed_in(olivia).get("/console/audit/").status_code == 403
+    page = signed_in(sam).get("/console/audit/?action=crisis.")
+    assert b"crisis.declare" in page.content and b"crisis.activate" in page.content
+    verified = signed_in(sam).post("/console/audit/verify/")
+    assert b"Intact" in verified.content

@@ -22,5 +22,6 @@ urlpatterns = [
     path("audit/", people.audit_page, name="audit"),
     path("audit/verify/", people.audit_verify_page, name="audit-verify"),
     path("proposals/", people.proposals_page, name="proposals"),
+    path("feeds/", people.feed_sources_page, name="feed-sources"),
     path("proposals/<uuid:alert_id>/acknowledge/", people.proposal_acknowledge_page, name="proposal-acknowledge"),
 ]

@@ -39,7 +39,7 @@ class FeedSourceListView(APIView):
     @extend_schema(responses=FeedSourceOutput(many=True))
     def get(self, request: Request) -> Response:
         return paginated_response(
-            request, self, FeedSource.objects.all(), lambda page: FeedSourceOutput(page, many=True).data
+            request, self, sources.feed_sources_all(), lambda page: FeedSourceOutput(page, many=True).data
         )
 
     @extend_schema(

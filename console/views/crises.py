@@ -17,11 +17,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console.access import DECLARERS, OFFICERS, console_view, staff
 from console.forms import MAX_AREA_BYTES, CampaignForm, DeclareForm, RevealForm
-from console.geo import display_geojson
 from consular.errors import DomainError
 from crises.models import Crisis, Status
 from crises.reports import affected_report
-from crises.selectors import affected_counts, area_preview, crisis_for
+from crises.selectors import affected_counts, area_preview, crisis_for, crisis_outlines
 from crises.services.lifecycle import crisis_declare, crisis_transition
 from crises.suppression import suppress_total, threshold_for
 from feeds.events import FeedError
@@ -206,7 +205,7 @@ def crisis_page(request: HttpRequest, crisis_id: uuid.UUID) -> HttpResponse:
             ],
             "chart_height": 24 * len(located_rows),
             "campaigns": _campaigns(crisis, request),
-            "area": display_geojson(crisis.area),
+            "area": orjson.loads(crisis_outlines([crisis.pk], pixels=2000)[crisis.pk]),
             "may_declare": user.role in DECLARERS,
             "may_act": user.role in OFFICERS,
             "is_active": crisis.status == Status.ACTIVE,

@@ -26,6 +26,7 @@ from crises.selectors import reveal_request_for, reveal_requests_visible_to
 from crises.services import reveals
 from crises.suppression import threshold_for
 from feeds.services.alerts import alert_acknowledge, alerts_for
+from feeds.services.sources import feed_sources_all
 
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.ADMIN})
 AUDIT_PAGE = 100
@@ -165,3 +166,10 @@ def proposal_acknowledge_page(request: HttpRequest, alert_id: uuid.UUID) -> Http
     except DomainError as problem:
         return render(request, "console/problem.html", {"problems": problem_text(problem)}, status=problem.status)
     return redirect("console:proposals")
+
+
+@console_view(roles=frozenset({Role.ADMIN}))
+@require_GET
+def feed_sources_page(request: HttpRequest) -> HttpResponse:
+    """The feeds polled for proposals, and how their last polls went (edited through /api/v1/feed-sources)."""
+    return render(request, "console/feed_sources.html", {"sources": feed_sources_all()})

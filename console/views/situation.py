@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import orjson
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from advisories.selectors import advisory_levels
 from console.access import console_view, staff
-from console.geo import countries_layer, display_geojson
+from console.geo import countries_layer
 from crises.models import Crisis, Status
-from crises.selectors import crises_visible_to, exposure_seen_by
+from crises.selectors import crises_visible_to, crisis_outlines, exposure_seen_by
 from crises.suppression import suppress_total, threshold_for
 
 SEVERITY_ORDER = {"extreme": 0, "severe": 1, "moderate": 2, "minor": 3}
@@ -18,7 +19,9 @@ ON_THE_MAP = (Status.ACTIVE, Status.DRAFT)
 
 
 def _crises_on_the_map(request: HttpRequest) -> list[Crisis]:
-    crises = crises_visible_to(user=staff(request)).filter(status__in=ON_THE_MAP).select_related("post")
+    # Without their areas: the table and the exposure need none, and 50 large areas take a
+    # quarter of a second to read into shapes.
+    crises = crises_visible_to(user=staff(request)).filter(status__in=ON_THE_MAP).defer("area")
     return sorted(crises, key=lambda c: (c.status != Status.ACTIVE, SEVERITY_ORDER.get(c.severity, 9), c.title))
 
 
@@ -67,20 +70,17 @@ def countries_data(request: HttpRequest) -> JsonResponse:
 
 
 @console_view(data=True)
-def crises_data(request: HttpRequest) -> JsonResponse:
-    features = [
-        {
-            "type": "Feature",
-            "properties": {
-                "id": str(crisis.pk),
-                "title": crisis.title,
-                "severity": crisis.severity,
-                "status": crisis.status,
-                "origin": crisis.origin,
-                "exposure": _exposure(crisis, request),
-            },
-            "geometry": display_geojson(crisis.area),
-        }
-        for crisis in _crises_on_the_map(request)
-    ]
-    return JsonResponse({"type": "FeatureCollection", "features": features})
+def crises_data(request: HttpRequest) -> HttpResponse:
+    """The crises on the map as GeoJSON, coarser than a crisis's own page (about 300 px across an
+    area). Their exposure is in the page's table, computed once there, which the popups read."""
+    crises = _crises_on_the_map(request)
+    outlines = crisis_outlines([crisis.pk for crisis in crises], pixels=300)
+    features = []
+    for crisis in crises:
+        properties = {"id": str(crisis.pk), "title": crisis.title, "severity": crisis.severity,
+                      "status": crisis.status, "origin": crisis.origin}  # fmt: skip
+        # The geometry is PostGIS's GeoJSON text, put in as it is rather than parsed and written again.
+        features.append(b'{"type":"Feature","properties":%s,"geometry":%s}' % (
+            orjson.dumps(properties), outlines[crisis.pk].encode()))  # fmt: skip
+    body = b'{"type":"FeatureCollection","features":[' + b",".join(features) + b"]}"
+    return HttpResponse(body, content_type="application/json")

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -164,3 +165,8 @@ def follow_links(parsed: Parsed) -> None:
             continue
         parsed.events.extend(linked.events)
         parsed.skipped.extend(linked.skipped)
+
+
+def feed_sources_all() -> QuerySet[FeedSource]:
+    """Every configured feed, by name (what admins see and edit)."""
+    return FeedSource.objects.all()

@@ -214,18 +214,21 @@ def active_crisis_with_people(officer, count=3):
 
 
 def test_a_crisis_across_the_antimeridian_is_drawn_whole(olivia):
-    from console.geo import display_geojson
+    from crises.selectors import crisis_outlines
 
     crisis = declared_crisis(olivia, area=square(178.0, -19.0, 182.0, -17.0))
-    drawn = display_geojson(crisis.area)
+    assert crisis.area.bounds[0] == -180  # stored cut at ±180°
+    drawn = json.loads(crisis_outlines([crisis.pk], pixels=2000)[crisis.pk])
     longitudes = [x for polygon in drawn["coordinates"] for ring in polygon for x, _ in ring]
     assert min(longitudes) >= 178.0 and max(longitudes) == pytest.approx(182.0)
 
 
-def test_the_situation_data_lists_the_posts_crises_with_exposure(olivia, oscar):
+def test_the_situation_lists_the_posts_crises_with_their_exposure(olivia, oscar):
     crisis = active_crisis_with_people(olivia, count=11)
     mine = signed_in(olivia).get("/console/data/crises.json").json()["features"]
-    assert [(f["properties"]["id"], f["properties"]["exposure"]["located"]) for f in mine] == [(str(crisis.pk), 11)]
+    assert [f["properties"]["id"] for f in mine] == [str(crisis.pk)]
+    page = signed_in(olivia).get("/console/")
+    assert [(c.pk, exposure["located"]) for c, exposure in page.context["rows"]] == [(crisis.pk, 11)]
     assert signed_in(oscar).get("/console/data/crises.json").json()["features"] == []
 
 
@@ -298,3 +301,11 @@ def test_the_audit_log_is_for_supervisors_and_verifies_its_chain(olivia, sam):
     assert b"crisis.declare" in page.content and b"crisis.activate" in page.content
     verified = signed_in(sam).post("/console/audit/verify/")
     assert b"Intact" in verified.content
+
+
+def test_feed_sources_are_shown_to_admins_only(ada, olivia):
+    from feeds.models import FeedSource
+
+    FeedSource.objects.create(name="GDACS", kind="gdacs", url="https://www.gdacs.org/xml/rss.xml")
+    assert b"GDACS" in signed_in(ada).get("/console/feeds/").content
+    assert signed_in(olivia).get("/console/feeds/").status_code == 403

@@ -42,6 +42,7 @@ window.ConsoleMap = (function () {
           }
         }).addTo(map).bringToBack();
         element.setAttribute("data-countries-loaded", String(collection.features.length));
+        element.setAttribute("data-countries-loaded-at", String(Math.round(performance.now())));
       }).catch(function (problem) { element.setAttribute("data-error", problem.message); });
     }
     return map;

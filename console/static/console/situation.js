@@ -9,8 +9,10 @@
       style: ConsoleMap.crisisStyle,
       onEachFeature: function (feature, shape) {
         var p = feature.properties;
-        var located = p.exposure.located === null ? "fewer than k" : p.exposure.located;
-        var countryOnly = p.exposure.country_only === null ? "fewer than k" : p.exposure.country_only;
+        // The exposure is in the table beside the map (computed once, with the page).
+        var row = document.querySelector('tr[data-crisis="' + p.id + '"]');
+        var located = row ? row.querySelector('[data-field="located"]').textContent : "?";
+        var countryOnly = row ? row.querySelector('[data-field="country_only"]').textContent : "?";
         shape.bindPopup(
           "<strong>" + ConsoleMap.text(p.title) + "</strong><br>" + ConsoleMap.text(p.severity + " · " + p.status) +
           "<br>located: " + ConsoleMap.text(String(located)) + " · country only: " + ConsoleMap.text(String(countryOnly)) +
@@ -22,6 +24,7 @@
       map.fitBounds(layer.getBounds(), { maxZoom: 7, padding: [20, 20] });
     }
     element.setAttribute("data-loaded", String(collection.features.length));
+    element.setAttribute("data-loaded-at", String(Math.round(performance.now())));
   }).catch(function (problem) {
     element.setAttribute("data-error", problem.message);
   });

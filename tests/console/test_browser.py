@@ -148,3 +148,40 @@ def test_an_officer_of_another_post_cannot_open_the_crisis(site, browser, pacifi
     driver.get(f"{site}/console/crises/{crisis.pk}/")
     assert driver.find_element(By.TAG_NAME, "h1").text == "Not found" and "Cyclone" not in driver.page_source
     driver.get_log("browser")  # the 404 itself is logged as a failed resource: expected here
+
+
+# Every control a keyboard reaches, with no name a screen reader could read out.
+UNNAMED_CONTROLS = """
+const unnamed = [];
+for (const el of document.querySelectorAll('a[href], button, input, select, textarea, [role=button], [tabindex]')) {
+  if (el.type === 'hidden' || el.tabIndex < 0 || el.offsetParent === null) continue;
+  const labelled = el.labels && Array.from(el.labels).some(l => l.textContent.trim());
+  const name = el.getAttribute('aria-label') || el.getAttribute('title') || el.textContent.trim() || el.value;
+  if (!labelled && !name) unnamed.push(el.outerHTML.slice(0, 120));
+}
+return unnamed;
+"""
+
+
+def test_every_page_loads_without_errors_and_names_every_control(site, browser, pacific_post, settings):
+    settings.REVEAL_APPROVAL_ABOVE = 0
+    driver, _ = browser
+    officer = staff("otto@mfa.example", Role.OFFICER, pacific_post)
+    staff("sam@mfa.example", Role.SUPERVISOR, pacific_post)
+    staff("ada@mfa.example", Role.ADMIN, None)
+    traveller_with_stay(lon=178.4, lat=-18.1, start="2026-12-01", end="2026-12-31")
+    crisis = declared_crisis(officer, area=square(178.0, -18.5, 178.8, -17.8), starts_at="2026-12-02T00:00:00Z")
+    crisis_transition(crisis=crisis, user=officer, action="activate")
+    pages = {
+        "sam@mfa.example": ["/console/", "/console/crises/new/", f"/console/crises/{crisis.pk}/", "/console/proposals/",
+                            "/console/reveals/", "/console/audit/"],
+        "ada@mfa.example": ["/console/", "/console/feeds/", "/console/audit/"],
+    }  # fmt: skip
+    for email, paths in pages.items():
+        driver.delete_all_cookies()
+        sign_in(driver, site, email, PASSWORD)
+        for path in paths:
+            driver.get(site + path)
+            if driver.find_elements(By.ID, "map"):
+                wait_for(lambda: driver.find_element(By.ID, "map").get_attribute("data-countries-loaded"))
+            assert driver.execute_script(UNNAMED_CONTROLS) == [], path

@@ -16,6 +16,11 @@
     position: "topleft", drawMarker: false, drawCircleMarker: false, drawPolyline: false, drawText: false,
     cutPolygon: false, rotateMode: false, dragMode: false
   });
+  // Geoman names its buttons on their container only: give each button its name, for screen readers.
+  element.querySelectorAll(".leaflet-pm-toolbar .button-container").forEach(function (container) {
+    var button = container.querySelector("a[role=button]");
+    if (button && container.getAttribute("title")) { button.setAttribute("aria-label", container.getAttribute("title")); }
+  });
 
   function featureOf(layer) {
     if (layer instanceof L.Circle) {

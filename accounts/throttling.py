@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest
@@ -26,13 +29,18 @@ WHERE key = %s AND window_started >= now() - make_interval(secs => %s)
 
 
 def client_address(request: HttpRequest) -> str:
-    """The client's address, trusting X-Forwarded-For only as far as configured proxies append to it."""
+    return client_address_of(request.META)
+
+
+def client_address_of(meta: Mapping[str, Any]) -> str:
+    """The client's address from a request's META (or a WSGI environment), trusting X-Forwarded-For
+    only as far as configured proxies append to it."""
     proxies = settings.TRUSTED_PROXY_COUNT
     if proxies > 0:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
         if len(forwarded) >= proxies:
             return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
+    return meta.get("REMOTE_ADDR", "")
 
 
 def counter_key(kind: str, value: str) -> str:

@@ -29,6 +29,7 @@ from api.permissions import IsStaff, Public, account_of
 from api.schema import errors
 from consular.errors import DomainError
 
+LOOKUP_PATH = "/api/v1/advisories/lookup"
 MAX_LOOKUP_BYTES = 1024
 _LANGUAGE = re.compile(r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*)\s*(?:;\s*q\s*=\s*([0-9.]+))?\s*$")
 LOOKUP_400 = (
@@ -60,9 +61,13 @@ def point_of(data: object) -> tuple[float, float]:
 
 
 def languages_of(request: HttpRequest | Request) -> list[str]:
+    return languages_of_header(request.META.get("HTTP_ACCEPT_LANGUAGE", ""))
+
+
+def languages_of_header(header: str) -> list[str]:
     """Accept-Language as tags, most wanted first (malformed parts ignored)."""
     weighted = []
-    for position, part in enumerate(request.META.get("HTTP_ACCEPT_LANGUAGE", "").split(",")[:20]):
+    for position, part in enumerate(header.split(",")[:20]):
         match = _LANGUAGE.match(part)
         if match:
             try:
@@ -122,8 +127,12 @@ class LookupView(PublicView):
 
 
 def _lookup_response(lat: float, lon: float, request: HttpRequest) -> HttpResponse:
-    answer = lookups.point_lookup(lat=lat, lon=lon, languages=languages_of(request))
-    return HttpResponse(orjson.dumps(answer), content_type="application/json")
+    return HttpResponse(lookup_body(lat, lon, languages_of(request)), content_type="application/json")
+
+
+def lookup_body(lat: float, lon: float, languages: list[str]) -> bytes:
+    """The look-up's answer as JSON (here and at the WSGI edge, api.advisories.edge)."""
+    return orjson.dumps(lookups.point_lookup(lat=lat, lon=lon, languages=languages))
 
 
 class CountryLookupView(PublicView):

@@ -344,6 +344,9 @@ CRISIS_MAX_BODY_BYTES = env_int("CRISIS_MAX_BODY_BYTES", 16 * 1024 * 1024)
 # it is for (API_MAX_BODY_BYTES unless the view declares more) before anything reads it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(API_MAX_BODY_BYTES, CRISIS_MAX_BODY_BYTES)
 SUPPRESS_BELOW = env_int("SUPPRESS_BELOW", 10)
+# work_mem of the affected-citizen join's transaction (counts, dry run, fan-out): each sort or hash
+# of it may use this much (a few of them at once); PostgreSQL's 4 MB default spills dense areas to disk.
+JOIN_WORK_MEM = env("JOIN_WORK_MEM", "64MB")
 REVEAL_APPROVAL_ABOVE = env_int("REVEAL_APPROVAL_ABOVE", 500)
 
 # --- Notifications -----------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 import shapely
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -319,9 +319,17 @@ def crisis_exposure(*, crisis: Crisis) -> AffectedCounts:
     return _counts(_parameters(crisis, None, include_country_only=True))
 
 
+def join_memory(cursor: Any) -> None:
+    """Give this transaction's sorts and hashes of the join JOIN_WORK_MEM each (PostgreSQL's 4 MB
+    default spills a dense area's distinct step to disk: 4.9 s against 3.5 s with 64 MB on the
+    1,000,000-registration bench). SET LOCAL: it ends with the transaction."""
+    cursor.execute("SELECT set_config('work_mem', %s, true)", [settings.JOIN_WORK_MEM])
+
+
 def _counts(parameters: dict[str, Any], sql: str = COUNTS_SQL) -> AffectedCounts:
     counts = AffectedCounts(located={}, country_only={})
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        join_memory(cursor)
         cursor.execute(sql, parameters)
         for located, country, precision, kind, registrations, persons, minors in cursor.fetchall():
             if located:

@@ -13,7 +13,7 @@ from accounts.models import User
 from consular.audit import audit_record
 from consular.errors import DomainError
 from crises.models import Crisis, Status
-from crises.selectors import affected_parameters, affected_persons_cte
+from crises.selectors import affected_parameters, affected_persons_cte, join_memory
 from crises.services.lifecycle import crisis_status_locked
 from notifications import messages as templates
 from notifications.channels import CHANNELS
@@ -143,7 +143,8 @@ def campaign_dry_run(*, crisis: Crisis, user: User, request: CampaignRequest) ->
     by_language: dict[str, int] = {}
     recipients = without_consent = persons = 0
     params = affected_parameters(crisis, user, include_country_only=request.include_country_only)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        join_memory(cursor)
         cursor.execute(DRY_RUN_SQL, {**params, "channels": request.channels})
         for registrant, language, allowed, has_email, has_phone, registrant_reached, count, household in cursor:
             if not allowed:

@@ -387,6 +387,9 @@ def main() -> None:
     parser.add_argument("--residents", type=float, default=0.30, help="share of registrations with a residence")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run if generated alike")
+    parser.add_argument(
+        "--database", default="joinbench", help="suffix of the bench's database (another register beside the first)"
+    )
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of each count")
     args = parser.parse_args()
     per, residents = args.companions_per_registration, args.residents
@@ -394,7 +397,7 @@ def main() -> None:
         parser.error("--companions-per-registration must be >= 0 and --residents within 0-1")
     slots = max(4, math.ceil(2 * per))  # binomial: 0-4 companions a registration, per on average
 
-    url = bench_database_url("joinbench")
+    url = bench_database_url(args.database)
     wanted = (args.travellers, per, residents)
     reuse = args.reuse and generated_with(url) == wanted
     if reuse:

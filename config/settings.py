@@ -255,6 +255,7 @@ LOGIN_URL = "/console/login/"
 CONSOLE_TILE_URL = env("CONSOLE_TILE_URL", "")
 CONSOLE_TILE_ATTRIBUTION = env("CONSOLE_TILE_ATTRIBUTION", "")
 CONSOLE_REFRESH_SECONDS = env_int("CONSOLE_REFRESH_SECONDS", 10)  # a crisis page's check-ins, while it is open
+AREA_PREVIEWS_PER_MINUTE = env_int("AREA_PREVIEWS_PER_MINUTE", 60)  # the count while drawing, per user
 
 # --- API -----------------------------------------------------------------------
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 1024 * 1024)

@@ -364,6 +364,7 @@ class AreaPreview:
     countries: list[str]
     warnings: list[str]
     vertex_count: int
+    geometry: Any  # the area as read (repaired, cut at ±180°)
 
 
 def area_preview(*, user: User, area: Any, starts_at: datetime, ends_at: datetime | None) -> AreaPreview:
@@ -387,7 +388,9 @@ def area_preview(*, user: User, area: Any, starts_at: datetime, ends_at: datetim
         "crisis": uuid.UUID(int=0),
         "parts": parts,
     }
-    return AreaPreview(_counts(parameters, PREVIEW_COUNTS_SQL), list(countries), parsed.warnings, parsed.vertex_count)
+    return AreaPreview(
+        _counts(parameters, PREVIEW_COUNTS_SQL), list(countries), parsed.warnings, parsed.vertex_count, parsed.geometry
+    )
 
 
 def affected_traveller_ids(

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import request_finished, request_started
 from django.http.request import split_domain_port, validate_host
 from rest_framework.exceptions import APIException
 
@@ -71,8 +72,18 @@ class LookupEdge:
         supplied = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = supplied if _CLIENT_REQUEST_ID.match(supplied) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        # Django's request signals, so its connection handling (close_old_connections:
+        # CONN_MAX_AGE, CONN_HEALTH_CHECKS, a connection broken by a restart) applies here too:
+        # the index reads its fingerprint from the database once a second.
+        request_started.send(sender=self.__class__, environ=environ)
         try:
             body = lookup_body(lat, lon, languages_of_header(environ.get("HTTP_ACCEPT_LANGUAGE", "")))
+        except Exception:
+            request_finished.send(sender=self.__class__)
+            request_id_var.reset(token)
+            environ["wsgi.input"] = _Replay(raw)
+            return self.django(environ, start_response)
+        try:
             headers = [*template, ("Content-Length", str(len(body))), ("X-Request-ID", request_id)]
             start_response("200 OK", headers)
             access_log.info(
@@ -82,6 +93,7 @@ class LookupEdge:
             )  # fmt: skip
             return [body]
         finally:
+            request_finished.send(sender=self.__class__)
             request_id_var.reset(token)
 
     def _through_django(self, environ: dict, start_response: StartResponse, secure: bool) -> Iterable[bytes]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -20,8 +21,8 @@ from console.forms import MAX_AREA_BYTES, CampaignForm, DeclareForm, RevealForm
 from consular.errors import DomainError
 from crises.models import Crisis, Status
 from crises.reports import affected_report
-from crises.selectors import affected_counts, area_preview, crisis_for, crisis_outlines
-from crises.services.lifecycle import crisis_declare, crisis_transition
+from crises.selectors import affected_counts, crisis_for, crisis_outlines
+from crises.services.lifecycle import area_preview_audited, crisis_declare, crisis_transition
 from crises.suppression import suppress_total, threshold_for
 from feeds.events import FeedError
 from feeds.parsers import cap
@@ -44,6 +45,25 @@ def problem_text(problem: DomainError) -> list[str]:
     for name, complaints in (problem.fields or {}).items():
         lines.extend(f"{name}: {complaint}" for complaint in complaints)
     return lines
+
+
+REVEAL_NONCES = "reveal_nonces"
+
+
+def reveal_nonce(request: HttpRequest) -> str:
+    """A one-time token for a reveal form, kept in the session (the last few)."""
+    nonce = secrets.token_urlsafe(16)
+    request.session[REVEAL_NONCES] = [*request.session.get(REVEAL_NONCES, [])[-9:], nonce]
+    return nonce
+
+
+def take_reveal_nonce(request: HttpRequest, nonce: str) -> bool:
+    """True once for a nonce this session was given: the form's first sending, not a reload's."""
+    nonces = request.session.get(REVEAL_NONCES, [])
+    if not nonce or nonce not in nonces:
+        return False
+    request.session[REVEAL_NONCES] = [n for n in nonces if n != nonce]
+    return True
 
 
 def form_problems(form: Any) -> list[str]:
@@ -119,20 +139,23 @@ def declare_page(request: HttpRequest) -> HttpResponse:
 def _moment(value: Any, name: str) -> datetime | None:
     if value in (None, ""):
         return None
-    moment = parse_datetime(value) if isinstance(value, str) else None
+    try:
+        moment = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but impossible, as 2026-02-30
+        moment = None
     if moment is None:
         raise DomainError("invalid", f"{name} is not a date and time.")
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
-@console_view(data=True)
+@console_view(roles=DECLARERS, data=True)
 @require_POST
 def preview_data(request: HttpRequest) -> JsonResponse:
     """Who an area being drawn would count: totals only, small ones hidden whoever asks.
 
-    Nothing is stored and nothing audited, so a preview must not be a way to find one person
-    by drawing ever smaller areas: below the suppression threshold it says "fewer than k"
-    for every role. The exact counts come with the declared crisis, whose area is audited.
+    For those who declare crises only; rate-limited and audited like a declared area (an area
+    and the same area with a small patch would tell one person apart by difference, and the
+    log shows such runs); below the suppression threshold it says "fewer than k" to everyone.
     """
     if len(request.body) > MAX_AREA_BYTES:
         return JsonResponse({"error": {"code": "payload_too_large", "message": "At most 1 MB."}}, status=413)
@@ -142,11 +165,16 @@ def preview_data(request: HttpRequest) -> JsonResponse:
             raise DomainError("invalid", "Expected a JSON object.")
         starts_at = _moment(body.get("starts_at"), "starts_at") or timezone.now()
         ends_at = _moment(body.get("ends_at"), "ends_at")
-        preview = area_preview(user=staff(request), area=body.get("area"), starts_at=starts_at, ends_at=ends_at)
+        preview = area_preview_audited(user=staff(request), area=body.get("area"), starts_at=starts_at, ends_at=ends_at)
     except orjson.JSONDecodeError:
         return JsonResponse({"error": {"code": "malformed_request", "message": "Not JSON."}}, status=400)
     except DomainError as problem:
-        return JsonResponse({"error": {"code": problem.code, "message": " ".join(problem_text(problem))}}, status=400)
+        refusal = JsonResponse(
+            {"error": {"code": problem.code, "message": " ".join(problem_text(problem))}}, status=problem.status
+        )
+        for name, value in problem.headers.items():
+            refusal[name] = value
+        return refusal
     k = settings.SUPPRESS_BELOW
     answer: dict[str, Any] = {
         "countries": preview.countries,
@@ -211,6 +239,7 @@ def crisis_page(request: HttpRequest, crisis_id: uuid.UUID) -> HttpResponse:
             "is_active": crisis.status == Status.ACTIVE,
             "campaign_form": CampaignForm(initial={"channels": ["email"], "ask_checkin": True}),
             "reveal_form": RevealForm(),
+            "reveal_nonce": reveal_nonce(request) if user.role in OFFICERS and crisis.status == Status.ACTIVE else "",
             "refresh_ms": settings.CONSOLE_REFRESH_SECONDS * 1000,
         },
     )
@@ -275,7 +304,12 @@ def campaign_page(request: HttpRequest, crisis_id: uuid.UUID) -> HttpResponse:
             return render(
                 request,
                 "console/campaign_confirm.html",
-                {"crisis": crisis, "dry_run": dry_run, "form": CampaignForm(confirm), "request": campaign_request},
+                {
+                    "crisis": crisis,
+                    "dry_run": dry_run,
+                    "form": CampaignForm(confirm),
+                    "campaign_request": campaign_request,
+                },
             )
     else:
         problems = form_problems(form)

@@ -19,7 +19,7 @@ from accounts.models import Role
 from accounts.selectors import audit_entries_visible_to
 from console.access import DECLARERS, OFFICERS, console_view, staff
 from console.forms import RevealForm
-from console.views.crises import crisis_or_404, form_problems, problem_text
+from console.views.crises import crisis_or_404, form_problems, problem_text, take_reveal_nonce
 from consular.audit import audit_verify
 from consular.errors import DomainError
 from crises.selectors import reveal_request_for, reveal_requests_visible_to
@@ -49,7 +49,7 @@ def _csv_link(records: list[dict[str, Any]]) -> str:
         row.append(record.get("checkin") or "")
         row.append(_places(record))
         # A cell that a spreadsheet would run as a formula is written as text.
-        writer.writerow([f"'{cell}" if str(cell)[:1] in ("=", "+", "-", "@") else cell for cell in row])
+        writer.writerow([f"'{cell}" if str(cell)[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in row])
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(buffer.getvalue().encode()).decode()
 
 
@@ -68,6 +68,10 @@ def _result(request: HttpRequest, crisis: Any, result: reveals.RevealResult) -> 
 @require_POST
 def reveal_page(request: HttpRequest, crisis_id: uuid.UUID) -> HttpResponse:
     crisis = crisis_or_404(request, crisis_id)
+    if not take_reveal_nonce(request, request.POST.get("nonce", "")):
+        # A reload of the answer page would send the form again: that would be a second reveal.
+        problems = ["This reveal was already made, and its answer shown once. Ask again from the crisis's page."]
+        return render(request, "console/problem.html", {"crisis": crisis, "problems": problems}, status=409)
     form = RevealForm(request.POST)
     if not form.is_valid():
         return render(request, "console/problem.html", {"crisis": crisis, "problems": form_problems(form)}, status=400)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts import throttling
 from accounts.models import Role, User
 from consular.audit import audit_record
 from consular.errors import DomainError
@@ -21,6 +22,7 @@ from consular.validation import EARLIEST_DATE, LATEST_DATE
 from crises import hooks
 from crises.areas import PART_VERTICES, parse_area
 from crises.models import Crisis, Origin, Status
+from crises.selectors import AreaPreview, area_preview
 
 
 def _store_area(crisis: Crisis) -> None:
@@ -135,6 +137,37 @@ def _area_summary(crisis: Crisis) -> dict[str, Any]:
         "bounds": [round(minx, 5), round(miny, 5), round(maxx, 5), round(maxy, 5)],
         "area_sha256": hashlib.sha256(shapely.to_wkb(crisis.area, hex=False)).hexdigest(),
     }
+
+
+def area_preview_audited(*, user: User, area: Any, starts_at: datetime, ends_at: datetime | None) -> AreaPreview:
+    """Who an area being drawn would count (selectors.area_preview), rate-limited per user and audited
+    like a declared area: a run of previews of growing or shrinking areas (counting one person by
+    difference) stays visible in the log, with each area's digest, bounds and size."""
+    retry_after = throttling.take(
+        throttling.counter_key("area-preview", str(user.pk)),
+        limit=settings.AREA_PREVIEWS_PER_MINUTE,
+        window_seconds=60,
+    )
+    if retry_after:
+        raise DomainError(
+            "throttled", f"Too many previews; retry in {retry_after} s.", status=429,
+            headers={"Retry-After": str(retry_after)},
+        )  # fmt: skip
+    with transaction.atomic():
+        preview = area_preview(user=user, area=area, starts_at=starts_at, ends_at=ends_at)
+        minx, miny, maxx, maxy = preview.geometry.bounds
+        audit_record(
+            actor=user,
+            action="crisis.preview",
+            object_type="area",
+            details={
+                "countries": preview.countries,
+                "vertex_count": preview.vertex_count,
+                "bounds": [round(minx, 5), round(miny, 5), round(maxx, 5), round(maxy, 5)],
+                "area_sha256": hashlib.sha256(shapely.to_wkb(preview.geometry, hex=False)).hexdigest(),
+            },
+        )
+    return preview
 
 
 def _unowned_proposal_for(crisis: Crisis, user: User) -> bool:

@@ -106,3 +106,36 @@ def test_the_edge_writes_the_access_line_without_coordinates(edge, caplog):
 def test_other_paths_and_methods_pass_through_to_django(edge):
     assert call(edge, method="GET")["status"] == 405
     assert call(edge, b"", method="GET", path="/healthz")["status"] == 200
+
+
+def test_the_edge_sends_django_s_request_signals_so_stale_connections_are_closed(edge):
+    call(edge)  # through Django: the template
+    seen = []
+
+    def started(**_):
+        seen.append("started")
+
+    def finished(**_):
+        seen.append("finished")
+
+    request_started.connect(started)
+    request_finished.connect(finished)
+    try:
+        assert call(edge)["status"] == 200
+    finally:
+        request_started.disconnect(started)
+        request_finished.disconnect(finished)
+    assert seen == ["started", "finished"]
+
+
+def test_a_failure_at_the_edge_is_answered_by_django(edge, monkeypatch):
+    call(edge)
+    from api.advisories import edge as module
+
+    def broken(*_args):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(module, "lookup_body", broken)
+    answered = call(edge)
+    # Django's view answers (its own path through the view does not use the edge's function).
+    assert answered["status"] == 200 and json.loads(answered["body"])["country"]["code"] == "FJ"

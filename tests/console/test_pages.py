@@ -146,8 +146,9 @@ def test_a_small_preview_count_is_hidden_whoever_asks(olivia):
 @pytest.mark.parametrize(
     "body",
     [b"not json", b"[1]", json.dumps({"area": {"type": "Point", "coordinates": [1, 2]}}).encode(),
-     json.dumps({"area": AREA, "starts_at": "yesterday"}).encode()],
-    ids=["not json", "not an object", "not an area", "bad date"],
+     json.dumps({"area": AREA, "starts_at": "yesterday"}).encode(),
+     json.dumps({"area": AREA, "starts_at": "2026-02-30T10:00"}).encode()],
+    ids=["not json", "not an object", "not an area", "bad date", "impossible date"],
 )  # fmt: skip
 def test_a_bad_preview_is_a_400(olivia, body):
     response = signed_in(olivia).post("/console/data/preview.json", body, content_type="application/json")
@@ -256,16 +257,21 @@ def test_the_dry_run_sends_nothing_and_the_launch_launches_once(olivia):
 
 def test_a_reveal_needs_a_reason_of_twenty_characters_and_writes_nothing_without(olivia):
     crisis = active_crisis_with_people(olivia)
-    response = signed_in(olivia).post(f"/console/crises/{crisis.pk}/reveal/", {"reason": "too short"})
+    client = signed_in(olivia)
+    response = client.post(f"/console/crises/{crisis.pk}/reveal/", reveal_form(client, crisis, "too short"))
     assert response.status_code == 400
     assert not AuditEntry.objects.filter(action="reveal").exists()
 
 
+def reveal_form(client, crisis, reason="Cyclone: calling everyone in the area"):
+    nonce = client.get(f"/console/crises/{crisis.pk}/").context["reveal_nonce"]
+    return {"reason": reason, "nonce": nonce}
+
+
 def test_a_reveal_is_audited_once_and_its_csv_is_in_the_page(olivia):
     crisis = active_crisis_with_people(olivia)
-    response = signed_in(olivia).post(
-        f"/console/crises/{crisis.pk}/reveal/", {"reason": "Cyclone: calling everyone in the area"}
-    )
+    client = signed_in(olivia)
+    response = client.post(f"/console/crises/{crisis.pk}/reveal/", reveal_form(client, crisis))
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     assert AuditEntry.objects.filter(action="reveal").count() == 1
     assert b"data:text/csv;charset=utf-8;base64," in response.content
@@ -274,9 +280,8 @@ def test_a_reveal_is_audited_once_and_its_csv_is_in_the_page(olivia):
 def test_a_supervisor_approves_a_request_and_the_officer_fetches_it(olivia, sam, settings):
     settings.REVEAL_APPROVAL_ABOVE = 1
     crisis = active_crisis_with_people(olivia)
-    pending = signed_in(olivia).post(
-        f"/console/crises/{crisis.pk}/reveal/", {"reason": "Cyclone: calling everyone in the area"}
-    )
+    client = signed_in(olivia)
+    pending = client.post(f"/console/crises/{crisis.pk}/reveal/", reveal_form(client, crisis))
     assert b"Waiting for a supervisor" in pending.content
     request = RevealRequest.objects.get()
     signed_in(sam).post(f"/console/reveals/{request.pk}/", {"action": "approve"})
@@ -287,7 +292,8 @@ def test_a_supervisor_approves_a_request_and_the_officer_fetches_it(olivia, sam,
 def test_an_officer_cannot_approve_a_request(olivia, settings):
     settings.REVEAL_APPROVAL_ABOVE = 1
     crisis = active_crisis_with_people(olivia)
-    signed_in(olivia).post(f"/console/crises/{crisis.pk}/reveal/", {"reason": "Cyclone: calling everyone in the area"})
+    client = signed_in(olivia)
+    client.post(f"/console/crises/{crisis.pk}/reveal/", reveal_form(client, crisis))
     request = RevealRequest.objects.get()
     assert signed_in(olivia).post(f"/console/reveals/{request.pk}/", {"action": "approve"}).status_code == 400
     request.refresh_from_db()
@@ -309,3 +315,52 @@ def test_feed_sources_are_shown_to_admins_only(ada, olivia):
     FeedSource.objects.create(name="GDACS", kind="gdacs", url="https://www.gdacs.org/xml/rss.xml")
     assert b"GDACS" in signed_in(ada).get("/console/feeds/").content
     assert signed_in(olivia).get("/console/feeds/").status_code == 403
+
+
+def test_each_preview_is_audited_with_its_area_but_not_its_counts(olivia):
+    body = {"area": AREA, "starts_at": "2026-11-10T00:00:00Z"}
+    signed_in(olivia).post("/console/data/preview.json", body, content_type="application/json")
+    entry = AuditEntry.objects.get(action="crisis.preview", actor_id=olivia.pk)
+    assert set(entry.details) == {"countries", "vertex_count", "bounds", "area_sha256"}
+
+
+def test_previews_are_rate_limited_per_user(olivia, settings):
+    settings.AREA_PREVIEWS_PER_MINUTE = 2
+    client = signed_in(olivia)
+    body = {"area": AREA, "starts_at": "2026-11-10T00:00:00Z"}
+    statuses = [client.post("/console/data/preview.json", body, content_type="application/json") for _ in range(3)]
+    assert [r.status_code for r in statuses] == [200, 200, 429] and int(statuses[-1]["Retry-After"]) >= 1
+
+
+def test_an_analyst_cannot_preview_areas(ann):
+    body = {"area": AREA, "starts_at": "2026-11-10T00:00:00Z"}
+    response = signed_in(ann).post("/console/data/preview.json", body, content_type="application/json")
+    assert response.status_code == 403
+    assert not AuditEntry.objects.filter(action="crisis.preview").exists()
+
+
+def test_a_reveal_sent_again_from_a_reload_is_refused_and_reveals_nothing(olivia):
+    crisis = active_crisis_with_people(olivia)
+    client = signed_in(olivia)
+    page = client.get(f"/console/crises/{crisis.pk}/")
+    form = {"reason": "Cyclone: calling everyone in the area", "nonce": page.context["reveal_nonce"]}
+    assert client.post(f"/console/crises/{crisis.pk}/reveal/", form).status_code == 200
+    assert client.post(f"/console/crises/{crisis.pk}/reveal/", form).status_code == 409
+    assert AuditEntry.objects.filter(action="reveal").count() == 1
+
+
+def test_hidden_counts_read_as_fewer_than_k_in_the_page(ann, olivia):
+    crisis = active_crisis_with_people(olivia, count=3)
+    html = signed_in(ann).get(f"/console/crises/{crisis.pk}/").content.decode()
+    assert "<k<" not in html and "&lt;k" in html
+
+
+def test_a_csv_cell_that_a_spreadsheet_would_run_is_written_as_text():
+    import base64
+
+    from console.views.people import _csv_link
+
+    record = {"ref": "R1", "given_name": "=cmd()", "family_name": "\t=1+1", "phone": "", "email": "",
+              "language": "en", "stays": [], "residences": []}  # fmt: skip
+    text = base64.b64decode(_csv_link([record]).split(",", 1)[1]).decode()
+    assert "'=cmd()" in text and "'\t=1+1" in text

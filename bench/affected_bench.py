@@ -403,7 +403,7 @@ def main() -> None:
     if reuse:
         use_database(url)  # migrated: it may predate the latest migrations
     else:
-        fresh_bench_database("joinbench")
+        fresh_bench_database(args.database)
     from django.db import connection, transaction
 
     from accounts.models import Role, User

@@ -43,6 +43,11 @@ def _section(registrations: dict[str, int], persons: dict[str, PersonCounts], k:
     return section
 
 
+def checkins_report(checkins: dict[str, int] | None, k: int | None) -> dict[str, Any] | None:
+    """The check-in breakdown as `affected` answers it (small counts hidden for analysts), on its own."""
+    return _checkins(checkins, k)
+
+
 def _checkins(checkins: dict[str, int] | None, k: int | None) -> dict[str, Any] | None:
     if checkins is None:
         return None

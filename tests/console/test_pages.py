@@ -364,3 +364,16 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_is_written_as_text():
               "language": "en", "stays": [], "residences": []}  # fmt: skip
     text = base64.b64decode(_csv_link([record]).split(",", 1)[1]).decode()
     assert "'=cmd()" in text and "'\t=1+1" in text
+
+
+def test_the_progress_refresh_does_not_run_the_join_again(olivia, monkeypatch):
+    crisis = active_crisis_with_people(olivia)
+    from crises import selectors
+
+    def refuse(**_):
+        raise AssertionError("the refresh ran the affected-citizen join")
+
+    monkeypatch.setattr(selectors, "affected_counts", refuse)
+    monkeypatch.setattr("console.views.crises.affected_counts", refuse)
+    progress = signed_in(olivia).get(f"/console/crises/{crisis.pk}/progress.json").json()
+    assert progress["checkins"] is None and progress["campaigns"] == []

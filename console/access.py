@@ -17,6 +17,14 @@ OFFICERS = frozenset({Role.OFFICER, Role.SUPERVISOR})
 DECLARERS = frozenset({Role.OFFICER, Role.SUPERVISOR, Role.ADMIN})
 
 
+def json_error(code: str, message: str, *, status: int, headers: dict[str, str] | None = None) -> JsonResponse:
+    """The console's data endpoints answer refusals in the API's error shape."""
+    response = JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
 def staff(request: HttpRequest) -> User:
     user = request.user
     if not isinstance(user, User):  # guarded by console_view: only for the type checker
@@ -36,11 +44,11 @@ def console_view(*, roles: frozenset[str] = STAFF_ROLES, data: bool = False) -> 
             user = request.user
             if not user.is_authenticated or not isinstance(user, User) or not user.is_staff_member:
                 if data:
-                    return JsonResponse({"error": {"code": "not_authenticated", "message": "Sign in."}}, status=401)
+                    return json_error("not_authenticated", "Sign in.", status=401)
                 return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': request.path})}")
             if user.role not in roles:
                 if data:
-                    return JsonResponse({"error": {"code": "forbidden", "message": "Not for your role."}}, status=403)
+                    return json_error("forbidden", "Not for your role.", status=403)
                 return HttpResponseForbidden("This page is not for your role.")
             return view(request, *args, **kwargs)
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console.access import DECLARERS, OFFICERS, console_view, staff
+from console.access import DECLARERS, OFFICERS, console_view, json_error, staff
 from console.forms import MAX_AREA_BYTES, CampaignForm, DeclareForm, RevealForm
 from consular.errors import DomainError
 from crises.models import Crisis, Status
@@ -157,8 +157,6 @@ def preview_data(request: HttpRequest) -> JsonResponse:
     and the same area with a small patch would tell one person apart by difference, and the
     log shows such runs); below the suppression threshold it says "fewer than k" to everyone.
     """
-    if len(request.body) > MAX_AREA_BYTES:
-        return JsonResponse({"error": {"code": "payload_too_large", "message": "At most 1 MB."}}, status=413)
     try:
         body = orjson.loads(request.body)
         if not isinstance(body, dict):
@@ -167,14 +165,9 @@ def preview_data(request: HttpRequest) -> JsonResponse:
         ends_at = _moment(body.get("ends_at"), "ends_at")
         preview = area_preview_audited(user=staff(request), area=body.get("area"), starts_at=starts_at, ends_at=ends_at)
     except orjson.JSONDecodeError:
-        return JsonResponse({"error": {"code": "malformed_request", "message": "Not JSON."}}, status=400)
+        return json_error("malformed_request", "Not JSON.", status=400)
     except DomainError as problem:
-        refusal = JsonResponse(
-            {"error": {"code": problem.code, "message": " ".join(problem_text(problem))}}, status=problem.status
-        )
-        for name, value in problem.headers.items():
-            refusal[name] = value
-        return refusal
+        return json_error(problem.code, " ".join(problem_text(problem)), status=problem.status, headers=problem.headers)
     k = settings.SUPPRESS_BELOW
     answer: dict[str, Any] = {
         "countries": preview.countries,

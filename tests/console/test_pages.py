@@ -377,3 +377,10 @@ def test_the_progress_refresh_does_not_run_the_join_again(olivia, monkeypatch):
     monkeypatch.setattr("console.views.crises.affected_counts", refuse)
     progress = signed_in(olivia).get(f"/console/crises/{crisis.pk}/progress.json").json()
     assert progress["checkins"] is None and progress["campaigns"] == []
+
+
+def test_a_preview_body_over_the_limit_is_a_413_in_the_error_shape(olivia):
+    body = b'{"area": "' + b"x" * (1024 * 1024) + b'"}'
+    response = signed_in(olivia).post("/console/data/preview.json", body, content_type="application/json")
+    assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
+    assert not AuditEntry.objects.filter(action="crisis.preview").exists()
